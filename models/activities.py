@@ -1,0 +1,163 @@
+"""Activity contracts: each activity's name and its one input and one output.
+
+``workflows/`` calls activities by these names; ``activities/`` implements them under the same
+names. Neither imports the other.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from models.case import (
+    ContactOutcome,
+    InstallmentPlan,
+    NegotiationRecord,
+    NextAction,
+    PaymentRecord,
+    Promise,
+    VisitRecord,
+)
+from models.common import Actor, Borrower, Channel, Loan, Stage, StrategyRef
+
+SEND_SMS = "send_sms"
+PLACE_CALL = "place_call"
+ASSIGN_FIELD_AGENTS = "assign_field_agents"
+NOTIFY_SUPERVISOR = "notify_supervisor"
+SYNC_CASE = "sync_case"
+HAND_OFF_TO_LEGAL = "hand_off_to_legal"
+SCAN_OVERDUE_LOANS = "scan_overdue_loans"
+
+# Error types raised by activities that the workflow must recognise.
+ERROR_CONTACT_REJECTED = "ContactRejected"
+
+
+class SendSmsInput(BaseModel):
+    key: str = Field(description="idempotency key {workflow_id}/{step}")
+    case_id: str
+    loan_id: str
+    to: str
+    body: str
+    purpose: str
+    locale: str
+
+
+class PlaceCallInput(BaseModel):
+    key: str
+    case_id: str
+    loan_id: str
+    to: str
+    message: str
+    locale: str
+    purpose: str
+    gather: bool = True
+
+
+class ContactResult(BaseModel):
+    outcome: ContactOutcome  # sent, rejected (permanent provider refusal) or unknown
+    provider_sid: str | None = None
+    error_code: str | None = None
+    reason: str = ""
+
+
+class AssignAgentsInput(BaseModel):
+    case_id: str
+    region: str
+    visit_day: date
+    count: int = 2
+
+
+class AssignAgentsResult(BaseModel):
+    agents: list[str] = Field(default_factory=list)
+    reason: str = ""
+
+
+class SupervisorAlert(BaseModel):
+    key: str
+    case_id: str
+    loan_id: str
+    kind: str
+    message: str
+
+
+class CaseEventKind(StrEnum):
+    OPENED = "opened"
+    STAGE = "stage"
+    CONTACT = "contact"
+    PAYMENT = "payment"
+    AMOUNT = "amount"
+    VISIT = "visit"
+    NEGOTIATION = "negotiation"
+    PROMISE = "promise"
+    INSTALLMENT = "installment"
+    HARDSHIP = "hardship"
+    DISPUTE = "dispute"
+    PREFERENCE = "preference"
+    NOTE = "note"
+    ESCALATION = "escalation"
+    ALERT = "alert"
+    CLOSED = "closed"
+    CONTINUED = "continued"
+
+
+class CaseEvent(BaseModel):
+    seq: int
+    at: datetime
+    stage: Stage
+    kind: CaseEventKind
+    actor: Actor
+    summary: str
+    details: dict[str, str] = Field(default_factory=dict)
+
+
+class CaseProjection(BaseModel):
+    """What the read model needs: the case's current figures and the events since the last sync."""
+
+    case_id: str
+    loan_id: str
+    borrower_id: str
+    region: str
+    stage: Stage
+    currency: str
+    amount_overdue: Decimal
+    balance: Decimal
+    days_past_due: int
+    strategy: StrategyRef
+    next_action: NextAction | None = None
+    assigned_agents: list[str] = Field(default_factory=list)
+    visits: list[VisitRecord] = Field(default_factory=list)
+    plan: InstallmentPlan | None = None
+    promises: list[Promise] = Field(default_factory=list)
+    negotiations: list[NegotiationRecord] = Field(default_factory=list)
+    payments: list[PaymentRecord] = Field(default_factory=list)
+    events: list[CaseEvent] = Field(default_factory=list)
+
+
+class LegalHandoffInput(BaseModel):
+    case_id: str
+    loan: Loan
+    borrower: Borrower
+    balance: Decimal
+    days_past_due: int
+    approved_by: Actor
+
+
+class LegalHandoffResult(BaseModel):
+    reference: str
+
+
+class ScanInput(BaseModel):
+    batch_size: int = 200
+    as_of: date | None = None
+
+
+class ScanResult(BaseModel):
+    examined: int
+    started: int
+    already_open: int
+
+
+__all__ = ["Channel"]

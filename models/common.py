@@ -1,0 +1,177 @@
+"""Shared vocabulary of the case: enums, the actor, money and the loan/borrower snapshot."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+WORKFLOW_TYPE = "CollectionCase"
+
+
+def case_id_for(loan_id: str) -> str:
+    return f"case-{loan_id}"
+
+
+class Stage(StrEnum):
+    REMINDING = "reminding"
+    WAITING = "waiting"
+    VISIT = "visit"
+    NEGOTIATING = "negotiating"
+    FOLLOW_UP = "follow_up"
+    ESCALATED = "escalated"
+    RESOLVED = "resolved"
+    SETTLED = "settled"
+    LEGAL = "legal"
+    WRITTEN_OFF = "written_off"
+    CLOSED = "closed"
+
+    @property
+    def terminal(self) -> bool:
+        return self in TERMINAL_STAGES
+
+
+TERMINAL_STAGES = frozenset(
+    {Stage.RESOLVED, Stage.SETTLED, Stage.LEGAL, Stage.WRITTEN_OFF, Stage.CLOSED}
+)
+
+
+class Role(StrEnum):
+    SYSTEM = "system"
+    OPERATOR = "operator"
+    SUPERVISOR = "supervisor"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+
+
+class Channel(StrEnum):
+    SMS = "sms"
+    CALL = "call"
+
+
+class Actor(BaseModel):
+    """Who did it: every action carries one so it stands in the history."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(min_length=1, max_length=64)
+    role: Role
+
+
+SYSTEM_ACTOR = Actor(id="collectflow", role=Role.SYSTEM)
+
+
+def _positive(value: Decimal) -> Decimal:
+    if value <= 0:
+        raise ValueError("must be greater than zero")
+    return value
+
+
+def _non_negative(value: Decimal) -> Decimal:
+    if value < 0:
+        raise ValueError("must not be negative")
+    return value
+
+
+def _two_places(value: Decimal) -> Decimal:
+    if not value.is_finite():
+        raise ValueError("must be a finite decimal amount")
+    if value.as_tuple().exponent < -2:  # type: ignore[operator]  # finite: exponent is int
+        raise ValueError("must have at most two decimal places")
+    return value
+
+
+Money = Annotated[Decimal, Field(max_digits=16, decimal_places=2), AfterValidator(_two_places)]
+PositiveMoney = Annotated[Money, AfterValidator(_positive)]
+NonNegativeMoney = Annotated[Money, AfterValidator(_non_negative)]
+
+
+def validate_e164(phone: str) -> str:
+    try:
+        parsed = phonenumbers.parse(phone, None)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError(f"not a phone number in E.164 form (+country number): {exc}") from exc
+    if not phonenumbers.is_valid_number(parsed):
+        raise ValueError("not a valid phone number")
+    formatted = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    if formatted != phone:
+        raise ValueError(f"must be in E.164 form, e.g. {formatted}")
+    return phone
+
+
+def validate_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown IANA time zone {name!r}") from exc
+    return name
+
+
+SUPPORTED_LOCALES = ("zh-CN", "en")
+
+
+class Consent(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    sms: bool = True
+    call: bool = True
+
+
+class Borrower(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+    phone: Annotated[str, AfterValidator(validate_e164)]
+    timezone: Annotated[str, AfterValidator(validate_timezone)]
+    locale: str = "zh-CN"
+    region: str = Field(min_length=1, max_length=64)
+    address: str = Field(default="", max_length=500)
+    consent: Consent = Consent()
+
+    @field_validator("locale")
+    @classmethod
+    def _known_locale(cls, value: str) -> str:
+        if value.lower().startswith("zh"):
+            return "zh-CN"
+        if value.lower().startswith("en"):
+            return "en"
+        raise ValueError(f"unsupported locale {value!r}; use one of {', '.join(SUPPORTED_LOCALES)}")
+
+
+class Loan(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    loan_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    amount_overdue: PositiveMoney
+    outstanding_balance: NonNegativeMoney
+    due_date: date
+
+
+class StrategyRef(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    version: int
+
+
+# Inbound words that revoke or restore SMS consent. Twilio's standard keywords plus the Chinese
+# carriers' conventions (退订, TD). Matched on the whole trimmed message, case-insensitively.
+OPT_OUT_WORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "退订", "td"})
+OPT_IN_WORDS = frozenset({"start", "unstop", "yes"})
+
+
+def classify_inbound(text: str) -> str:
+    """'opt_out', 'opt_in' or 'message' for an inbound SMS body."""
+    word = text.strip().strip("!.。！").lower()
+    if word in OPT_OUT_WORDS:
+        return "opt_out"
+    if word in OPT_IN_WORDS:
+        return "opt_in"
+    return "message"

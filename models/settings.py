@@ -1,0 +1,93 @@
+"""One settings object for every process, read from ``COLLECTFLOW_*`` environment variables."""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# Demo API keys: they only work when COLLECTFLOW_ENV=development (refused at start-up otherwise).
+DEMO_API_KEYS: dict[str, tuple[str, str]] = {
+    "dev-system": ("demo-system", "system"),
+    "dev-operator": ("demo-operator", "operator"),
+    "dev-supervisor": ("demo-supervisor", "supervisor"),
+    "dev-auditor": ("demo-auditor", "auditor"),
+    "dev-admin": ("demo-admin", "admin"),
+}
+PLACEHOLDER_SECRETS = {"", "changeme", "dev-twilio-token", "sandbox-token"}
+
+
+def hash_api_key(key: str) -> str:
+    """API keys are stored as SHA-256 hex digests; the plain key is never kept."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="COLLECTFLOW_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    log_level: str = "INFO"
+    log_json: bool | None = None  # None: JSON unless stderr is a TTY
+
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    temporal_ui_port: int = 8233
+    task_queue: str = "collectflow-cases"
+    messaging_task_queue: str = "collectflow-messaging"
+    # Twilio's long-code pace is about one message a second; tests and simulate lift it.
+    messaging_rate_per_second: float = 1.0
+
+    database_url: str = f"sqlite+aiosqlite:///{PROJECT_ROOT / '.data' / 'collectflow.db'}"
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    public_base_url: str = "http://127.0.0.1:8000"
+    # JSON object: sha256(key) -> {"id": ..., "role": ...}
+    api_keys: dict[str, dict[str, str]] = Field(default_factory=dict)
+
+    twilio_account_sid: str = "AC00000000000000000000000000000000"
+    twilio_auth_token: str = "sandbox-token"
+    twilio_base_url: str = "http://127.0.0.1:8088"
+    twilio_from_number: str = "+15005550006"
+    sandbox_host: str = "127.0.0.1"
+    sandbox_port: int = 8088
+
+    strategy_dir: Path = PROJECT_ROOT / "strategies"
+    default_strategy: str = "default"
+    challenger_strategy: str | None = None
+    challenger_share: float = Field(default=0.0, ge=0.0, le=1.0)
+
+    data_dir: Path = PROJECT_ROOT / ".data"
+    history_retention_days: int = Field(default=3650, ge=1)
+
+    @model_validator(mode="after")
+    def _refuse_placeholders_outside_development(self) -> Settings:
+        if self.env != "production":
+            return self
+        if self.twilio_auth_token in PLACEHOLDER_SECRETS:
+            raise ValueError("COLLECTFLOW_TWILIO_AUTH_TOKEN is a placeholder; set a real token")
+        demo_hashes = {hash_api_key(k) for k in DEMO_API_KEYS}
+        if demo_hashes & set(self.api_keys):
+            raise ValueError("COLLECTFLOW_API_KEYS contains a demo key; demo keys are dev-only")
+        if not self.api_keys:
+            raise ValueError("COLLECTFLOW_API_KEYS is empty; configure at least one API key")
+        return self
+
+    def resolved_api_keys(self) -> dict[str, tuple[str, str]]:
+        """Hashed key -> (actor id, role), with the demo keys added in development only."""
+        keys = {h: (v["id"], v["role"]) for h, v in self.api_keys.items()}
+        if self.env == "development":
+            for plain, actor in DEMO_API_KEYS.items():
+                keys.setdefault(hash_api_key(plain), actor)
+        return keys
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

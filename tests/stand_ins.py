@@ -1,0 +1,109 @@
+"""Stand-in activities registered under the real activity names, recording every call.
+
+For workflow-logic tests on the time-skipping server only; integration tests use the real
+activities against SQL and the Twilio sandbox.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from temporalio import activity
+from temporalio.client import Client
+from temporalio.exceptions import ApplicationError
+
+from models import activities as act
+from models.case import ContactOutcome
+from workers.temporal import build_workers
+
+
+@dataclass
+class Sent:
+    channel: str
+    key: str
+    to: str
+    text: str
+    at: datetime
+    sid: str
+
+
+@dataclass
+class StandIns:
+    invalid_numbers: set[str] = field(default_factory=set)
+    sent: list[Sent] = field(default_factory=list)
+    alerts: list[act.SupervisorAlert] = field(default_factory=list)
+    projections: list[act.CaseProjection] = field(default_factory=list)
+    legal: list[act.LegalHandoffInput] = field(default_factory=list)
+    agents: list[str] = field(default_factory=lambda: ["A-1", "A-2"])
+    _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+
+    def _send(self, channel: str, key: str, to: str, text: str) -> act.ContactResult:
+        if to in self.invalid_numbers:
+            raise ApplicationError(
+                f"The 'To' number {to} is not a valid phone number.",
+                "21211",
+                type=act.ERROR_CONTACT_REJECTED,
+                non_retryable=True,
+            )
+        if any(s.key == key for s in self.sent):  # exactly-once per idempotency key
+            previous = next(s for s in self.sent if s.key == key)
+            return act.ContactResult(outcome=ContactOutcome.SENT, provider_sid=previous.sid)
+        prefix = "SM" if channel == "sms" else "CA"
+        sid = f"{prefix}{next(self._ids):032d}"
+        self.sent.append(Sent(channel, key, to, text, activity.info().current_attempt_scheduled_time, sid))
+        return act.ContactResult(outcome=ContactOutcome.SENT, provider_sid=sid)
+
+    def activities(self) -> list[Callable[..., Any]]:
+        @activity.defn(name=act.SEND_SMS)
+        async def send_sms(inp: act.SendSmsInput) -> act.ContactResult:
+            return self._send("sms", inp.key, inp.to, inp.body)
+
+        @activity.defn(name=act.PLACE_CALL)
+        async def place_call(inp: act.PlaceCallInput) -> act.ContactResult:
+            return self._send("call", inp.key, inp.to, inp.message)
+
+        @activity.defn(name=act.ASSIGN_FIELD_AGENTS)
+        async def assign(inp: act.AssignAgentsInput) -> act.AssignAgentsResult:
+            if len(self.agents) < inp.count:
+                return act.AssignAgentsResult(reason=f"no two collectors free in {inp.region}")
+            return act.AssignAgentsResult(agents=self.agents[: inp.count])
+
+        @activity.defn(name=act.NOTIFY_SUPERVISOR)
+        async def notify(inp: act.SupervisorAlert) -> None:
+            self.alerts.append(inp)
+
+        @activity.defn(name=act.SYNC_CASE)
+        async def sync(inp: act.CaseProjection) -> None:
+            self.projections.append(inp)
+
+        @activity.defn(name=act.HAND_OFF_TO_LEGAL)
+        async def legal(inp: act.LegalHandoffInput) -> act.LegalHandoffResult:
+            self.legal.append(inp)
+            return act.LegalHandoffResult(reference=f"LEGAL-{inp.case_id}")
+
+        return [send_sms, place_call, assign, notify, sync, legal]
+
+    def sms(self) -> list[Sent]:
+        return [s for s in self.sent if s.channel == "sms"]
+
+    def calls(self) -> list[Sent]:
+        return [s for s in self.sent if s.channel == "call"]
+
+
+@asynccontextmanager
+async def running_workers(
+    client: Client, task_queue: str, messaging_queue: str, stand_ins: StandIns
+) -> Any:
+    workers = build_workers(
+        client,
+        task_queue=task_queue,
+        messaging_task_queue=messaging_queue,
+        activities=stand_ins.activities(),
+    )
+    async with workers[0], workers[1]:
+        yield workers

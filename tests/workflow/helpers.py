@@ -1,0 +1,48 @@
+"""Driving a case on the time-skipping server: advance time until the case reaches a point."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from temporalio.client import WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from models.case import QUERY_STATE, CaseView
+from models.common import Stage
+
+
+async def state(handle: WorkflowHandle[object, object]) -> CaseView:
+    view: CaseView = await handle.query(QUERY_STATE, result_type=CaseView)
+    return view
+
+
+async def advance_until(
+    env: WorkflowEnvironment,
+    handle: WorkflowHandle[object, object],
+    reached: Callable[[CaseView], bool],
+    *,
+    step: timedelta = timedelta(hours=3),
+    limit: timedelta = timedelta(days=120),
+) -> CaseView:
+    """Skip time in steps until ``reached(state)``; fail loudly if it never happens."""
+    waited = timedelta(0)
+    while True:
+        view = await state(handle)
+        if reached(view):
+            return view
+        if waited >= limit:
+            raise AssertionError(
+                f"not reached after {limit}: stage {view.stage}, next {view.next_action}"
+            )
+        await env.sleep(step)
+        waited += step
+
+
+async def advance_to_stage(
+    env: WorkflowEnvironment,
+    handle: WorkflowHandle[object, object],
+    stage: Stage,
+    **kwargs: timedelta,
+) -> CaseView:
+    return await advance_until(env, handle, lambda v: v.stage is stage, **kwargs)

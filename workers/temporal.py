@@ -1,0 +1,63 @@
+"""Worker start-up: the client, the two task queues and their workers.
+
+Case workflows and bookkeeping activities run on the case queue; messaging activities run on
+their own queue under a rate limit that matches the provider's pace (Twilio long codes: about
+one message a second), so a burst of due reminders queues up instead of being refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Worker
+
+from models import activities as act
+from workflows.case import CollectionCase
+from workflows.sandbox import workflow_runner
+
+WORKFLOWS: Sequence[type] = (CollectionCase,)
+MESSAGING_ACTIVITIES = frozenset({act.SEND_SMS, act.PLACE_CALL})
+
+
+async def connect(address: str, namespace: str = "default") -> Client:
+    """Every client uses the pydantic converter: Decimal and datetime must round-trip."""
+    return await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter)
+
+
+def activity_name(fn: Callable[..., Any]) -> str:
+    defn = getattr(fn, "__temporal_activity_definition", None)
+    return str(defn.name) if defn is not None else fn.__name__
+
+
+def build_workers(
+    client: Client,
+    *,
+    task_queue: str,
+    messaging_task_queue: str,
+    activities: Sequence[Callable[..., Any]],
+    messaging_rate_per_second: float | None = None,
+) -> list[Worker]:
+    """The case worker (workflows + bookkeeping) and the rate-limited messaging worker."""
+    messaging = [a for a in activities if activity_name(a) in MESSAGING_ACTIVITIES]
+    others = [a for a in activities if activity_name(a) not in MESSAGING_ACTIVITIES]
+    executor = ThreadPoolExecutor(max_workers=8)
+    case_worker = Worker(
+        client,
+        task_queue=task_queue,
+        workflows=list(WORKFLOWS),
+        workflow_runner=workflow_runner(),
+        activities=others,
+        activity_executor=executor,
+    )
+    messaging_worker = Worker(
+        client,
+        task_queue=messaging_task_queue,
+        activities=messaging,
+        activity_executor=executor,
+        max_task_queue_activities_per_second=messaging_rate_per_second,
+    )
+    return [case_worker, messaging_worker]

@@ -1,0 +1,27 @@
+"""The workflow sandbox configuration every worker and replayer must share.
+
+The pure policy modules are passed through rather than re-imported per workflow run: they are
+deterministic, and ``localtime`` needs the real ``zoneinfo`` (inside the sandbox ``zoneinfo``
+is a restricted proxy and ``astimezone`` fails; see FIELD-NOTES). Passing ``models`` through
+also keeps pydantic and phonenumbers from being re-imported on every workflow task.
+"""
+
+from __future__ import annotations
+
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+PASSTHROUGH_MODULES = (
+    "models",
+    "workflows.localtime",
+    "workflows.compliance",
+    "workflows.installments",
+    "phonenumbers",
+    "pydantic",
+    "pydantic_core",
+)
+
+
+def workflow_runner() -> SandboxedWorkflowRunner:
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
+    )
