@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     twilio_auth_token: str = "sandbox-token"
     twilio_base_url: str = "http://127.0.0.1:8088"
     twilio_from_number: str = "+15005550006"
+    twilio_timeout_seconds: float = Field(default=10.0, gt=0)
     sandbox_host: str = "127.0.0.1"
     sandbox_port: int = 8088
 

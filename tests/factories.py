@@ -72,10 +72,13 @@ def case_input(
     the_borrower: Borrower | None = None,
     messaging_queue: str = "collectflow-messaging",
     search_attributes: bool = False,
+    now: datetime | None = None,
 ) -> CaseInput:
+    """A case due today (D+0) in the borrower's zone; pass ``now`` = the server's clock, since
+    the time-skipping server's clock runs ahead of the wall clock once a test skips time."""
     b = the_borrower or borrower()
     return CaseInput(
-        loan=the_loan or loan(due=localtime.local_date(datetime.now(UTC), b.timezone)),
+        loan=the_loan or loan(due=localtime.local_date(now or datetime.now(UTC), b.timezone)),
         borrower=b,
         strategy=strategy or default_strategy(),
         messaging_task_queue=messaging_queue,

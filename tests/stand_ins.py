@@ -55,7 +55,9 @@ class StandIns:
             return act.ContactResult(outcome=ContactOutcome.SENT, provider_sid=previous.sid)
         prefix = "SM" if channel == "sms" else "CA"
         sid = f"{prefix}{next(self._ids):032d}"
-        self.sent.append(Sent(channel, key, to, text, activity.info().current_attempt_scheduled_time, sid))
+        self.sent.append(
+            Sent(channel, key, to, text, activity.info().current_attempt_scheduled_time, sid)
+        )
         return act.ContactResult(outcome=ContactOutcome.SENT, provider_sid=sid)
 
     def activities(self) -> list[Callable[..., Any]]:

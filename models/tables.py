@@ -1,0 +1,403 @@
+"""SQL tables: master data (borrowers, loans, agents), the case read model and its logs.
+
+Rows keyed by ``case_id`` carry no foreign key to ``cases``: ``cases`` is a projection that
+activities keep current, and an activity (a contact attempt, a webhook's status) may write before
+the projection has caught up. Uniqueness on natural keys is what keeps retried activities from
+inserting twice.
+
+The tables declare no ``relationship()``: activities load what they need by key (lazy loads do
+not work under asyncio anyway). So the session cannot order inserts by foreign key: flush a
+parent (borrower, loan, field agent) before its children.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import AwareDatetime, field_validator
+from sqlalchemy.engine.interfaces import Dialect
+from sqlmodel import Field, SQLModel
+
+from models.case import DefaultReason, NegotiationResult, VisitOutcome
+from models.common import Channel, Stage, validate_e164, validate_timezone
+
+# Named constraints: SQLite can only alter a table by copying it (alembic batch mode), and the
+# copy can only drop or rename a constraint it can name. Set before any table is declared.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+CENT = Decimal("0.01")
+# NUMERIC(18, 2): sixteen digits before the point.
+MONEY_LIMIT = Decimal(10) ** 16
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class MoneyType(sa.TypeDecorator[Decimal]):
+    """NUMERIC(18, 2); on SQLite, integer minor units.
+
+    SQLite has no decimal type: SQLAlchemy's Numeric goes through float there and loses digits.
+    Integer cents keep every amount exact and still sort, compare and SUM correctly in SQL.
+    Amounts with more than two decimal places are refused rather than rounded, on both backends.
+    """
+
+    impl = sa.Numeric
+    cache_ok = True
+
+    def __init__(self) -> None:
+        super().__init__(precision=18, scale=2, asdecimal=True)
+
+    def __repr__(self) -> str:
+        return "MoneyType()"
+
+    def load_dialect_impl(self, dialect: Dialect) -> sa.types.TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(sa.BigInteger())
+        return dialect.type_descriptor(sa.Numeric(18, 2, asdecimal=True))
+
+    def process_bind_param(self, value: Decimal | int | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        amount = _exact_amount(value)
+        return int(amount.scaleb(2)) if dialect.name == "sqlite" else amount
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return Decimal(int(value)).scaleb(-2)
+        return Decimal(value).quantize(CENT)
+
+
+def _exact_amount(value: Decimal | int) -> Decimal:
+    # bool is an int, and float would already have lost the cents: refuse both.
+    if isinstance(value, bool) or not isinstance(value, Decimal | int):
+        raise TypeError(f"money must be Decimal or int, not {type(value).__name__}")
+    amount = Decimal(value)
+    if not amount.is_finite() or amount != amount.quantize(CENT) or abs(amount) >= MONEY_LIMIT:
+        raise ValueError(f"money must be finite, in cents, below 10**16: {value!r}")
+    return amount.quantize(CENT)
+
+
+def validate_currency(code: str) -> str:
+    # The shape of an ISO 4217 code; which codes the lender trades in is the loan system's call.
+    if len(code) != 3 or not (code.isascii() and code.isalpha() and code.isupper()):
+        raise ValueError(f"currency must be a three-letter ISO 4217 code such as CNY, not {code!r}")
+    return code
+
+
+def enum_type(enum: type[StrEnum]) -> sa.Enum:
+    """A VARCHAR holding the enum's values, refusing unknown ones on write.
+
+    Not a native PostgreSQL enum: adding a value would need a hand-written migration.
+    """
+    return sa.Enum(
+        enum,
+        native_enum=False,
+        create_constraint=False,
+        length=32,
+        validate_strings=True,
+        values_callable=lambda members: [member.value for member in members],
+    )
+
+
+def money_field(**kwargs: Any) -> Any:
+    return Field(sa_type=MoneyType(), max_digits=18, decimal_places=2, **kwargs)
+
+
+def json_list_field() -> Any:
+    return Field(default_factory=list, sa_type=sa.JSON)
+
+
+def json_dict_field() -> Any:
+    return Field(default_factory=dict, sa_type=sa.JSON)
+
+
+def created_field() -> Any:
+    return Field(default_factory=utc_now)
+
+
+def updated_field() -> Any:
+    # onupdate: any UPDATE through SQLAlchemy stamps the row, even when the caller forgets.
+    return Field(default_factory=utc_now, sa_column_kwargs={"onupdate": utc_now})
+
+
+class LoanStatus(StrEnum):
+    OPEN = "open"
+    PAID = "paid"
+    CLOSED = "closed"
+
+
+class AttemptStatus(StrEnum):
+    RECORDED = "recorded"  # written before the provider call
+    SENT = "sent"
+    DELIVERED = "delivered"
+    ANSWERED = "answered"
+    UNANSWERED = "unanswered"
+    FAILED = "failed"
+    UNDELIVERED = "undelivered"
+    UNKNOWN = "unknown"  # crashed between the provider call and the record: never resent
+    REJECTED = "rejected"
+
+
+class DueStatus(StrEnum):
+    PENDING = "pending"
+    KEPT = "kept"
+    BROKEN = "broken"
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+# ---------------------------------------------------------------- master data
+
+
+class BorrowerBase(SQLModel):
+    id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=200)
+    phone: str = Field(max_length=16)
+    timezone: str = Field(max_length=64)
+    locale: str = Field(default="zh-CN", max_length=16)
+    region: str = Field(index=True, max_length=64)
+    address: str = Field(default="", max_length=500)
+    # No consent unless the loan system says so (TCPA: automated contact needs consent).
+    consent_sms: bool = False
+    consent_call: bool = False
+
+    @field_validator("phone")
+    @classmethod
+    def _e164(cls, value: str) -> str:
+        return validate_e164(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _iana(cls, value: str) -> str:
+        return validate_timezone(value)
+
+
+class Borrower(BorrowerBase, table=True):
+    __tablename__ = "borrowers"
+
+    created_at: AwareDatetime = created_field()
+    updated_at: AwareDatetime = updated_field()
+
+
+class LoanBase(SQLModel):
+    loan_id: str = Field(primary_key=True, max_length=64)
+    borrower_id: str = Field(foreign_key="borrowers.id", index=True, max_length=64)
+    currency: str = Field(max_length=3)
+    amount_overdue: Decimal = money_field()
+    outstanding_balance: Decimal = money_field()
+    due_date: date
+    status: LoanStatus = Field(default=LoanStatus.OPEN, sa_type=enum_type(LoanStatus))
+    strategy_id: str = Field(max_length=64)
+
+    @field_validator("currency")
+    @classmethod
+    def _iso_4217(cls, value: str) -> str:
+        return validate_currency(value)
+
+
+class Loan(LoanBase, table=True):
+    __tablename__ = "loans"
+
+    created_at: AwareDatetime = created_field()
+    updated_at: AwareDatetime = updated_field()
+
+
+class FieldAgentBase(SQLModel):
+    id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=200)
+    region: str = Field(index=True, max_length=64)
+    capacity_per_day: int = Field(default=4, ge=0)
+    active: bool = True
+
+
+class FieldAgent(FieldAgentBase, table=True):
+    __tablename__ = "field_agents"
+
+
+class AgentAssignment(SQLModel, table=True):
+    """One agent on one case on one day; counting an agent's rows for a day gives its load."""
+
+    __tablename__ = "agent_assignments"
+    # visit_day before case_id: the same index then serves "how busy is agent X on day D".
+    __table_args__ = (sa.UniqueConstraint("agent_id", "visit_day", "case_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    agent_id: str = Field(foreign_key="field_agents.id", max_length=64)
+    case_id: str = Field(index=True, max_length=80)
+    visit_day: date
+    created_at: AwareDatetime = created_field()
+
+
+# ---------------------------------------------------------------- the case read model
+
+
+class CaseBase(SQLModel):
+    case_id: str = Field(primary_key=True, max_length=80)
+    loan_id: str = Field(foreign_key="loans.loan_id", unique=True, max_length=64)
+    stage: Stage = Field(sa_type=enum_type(Stage), index=True)
+    amount_overdue: Decimal = money_field()
+    balance: Decimal = money_field()
+    currency: str = Field(max_length=3)
+    next_action_kind: str | None = Field(default=None, max_length=32)
+    next_action_at: AwareDatetime | None = None
+    assigned_agents: list[str] = json_list_field()
+    strategy_id: str = Field(max_length=64)
+    strategy_version: int
+    days_past_due: int = 0
+    # The projection applies events in order and skips those it has already seen.
+    last_event_seq: int = 0
+
+    @field_validator("currency")
+    @classmethod
+    def _iso_4217(cls, value: str) -> str:
+        return validate_currency(value)
+
+
+class Case(CaseBase, table=True):
+    __tablename__ = "cases"
+
+    created_at: AwareDatetime = created_field()
+    updated_at: AwareDatetime = updated_field()
+
+
+# ---------------------------------------------------------------- what happened on a case
+
+
+class ContactAttempt(SQLModel, table=True):
+    """Recorded before the provider call, completed after: the exactly-once ledger."""
+
+    __tablename__ = "contact_attempts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(unique=True, max_length=200)  # {workflow_id}/{step}
+    case_id: str = Field(index=True, max_length=80)
+    channel: Channel = Field(sa_type=enum_type(Channel))
+    to_number: str = Field(max_length=16)
+    body: str
+    status: AttemptStatus = Field(default=AttemptStatus.RECORDED, sa_type=enum_type(AttemptStatus))
+    # Unique but nullable: status callbacks find the attempt by it once the provider answered.
+    provider_sid: str | None = Field(default=None, unique=True, max_length=64)
+    error_code: str | None = Field(default=None, max_length=16)
+    reason: str | None = None
+    created_at: AwareDatetime = created_field()
+    updated_at: AwareDatetime = updated_field()
+
+
+class Visit(SQLModel, table=True):
+    __tablename__ = "visits"
+    __table_args__ = (sa.UniqueConstraint("case_id", "visit_no"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(max_length=80)
+    visit_no: int
+    proposed_at: AwareDatetime
+    scheduled_at: AwareDatetime | None = None
+    collectors: list[str] = json_list_field()
+    outcome: VisitOutcome | None = Field(default=None, sa_type=enum_type(VisitOutcome))
+    notes: str = ""
+    recorded_by: str | None = Field(default=None, max_length=64)
+    created_at: AwareDatetime = created_field()
+    updated_at: AwareDatetime = updated_field()
+
+
+class Negotiation(SQLModel, table=True):
+    __tablename__ = "negotiations"
+    __table_args__ = (sa.UniqueConstraint("case_id", "seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(max_length=80)
+    seq: int
+    at: AwareDatetime
+    reason_for_default: DefaultReason = Field(sa_type=enum_type(DefaultReason))
+    income: Decimal | None = money_field(default=None)
+    essential_expenses: Decimal | None = money_field(default=None)
+    result_kind: NegotiationResult = Field(sa_type=enum_type(NegotiationResult))
+    details: dict[str, Any] = json_dict_field()
+    actor_id: str = Field(max_length=64)
+    actor_role: str = Field(max_length=16)
+
+
+class Promise(SQLModel, table=True):
+    __tablename__ = "promises"
+    __table_args__ = (sa.UniqueConstraint("case_id", "seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(max_length=80)
+    seq: int
+    due_date: date
+    amount: Decimal = money_field()
+    status: DueStatus = Field(default=DueStatus.PENDING, sa_type=enum_type(DueStatus))
+    updated_at: AwareDatetime = updated_field()
+
+
+class Installment(SQLModel, table=True):
+    __tablename__ = "installments"
+    __table_args__ = (sa.UniqueConstraint("case_id", "plan_no", "index"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(max_length=80)
+    plan_no: int
+    index: int
+    due_date: date
+    amount: Decimal = money_field()
+    paid_amount: Decimal = money_field(default=Decimal("0.00"))
+    status: DueStatus = Field(default=DueStatus.PENDING, sa_type=enum_type(DueStatus))
+    updated_at: AwareDatetime = updated_field()
+
+
+class Payment(SQLModel, table=True):
+    __tablename__ = "payments"
+
+    id: int | None = Field(default=None, primary_key=True)
+    payment_ref: str = Field(unique=True, max_length=128)
+    case_id: str = Field(index=True, max_length=80)
+    amount: Decimal = money_field()
+    paid_at: AwareDatetime
+    recorded_at: AwareDatetime = created_field()
+
+
+class CaseEvent(SQLModel, table=True):
+    """Append-only: rows are inserted, never updated."""
+
+    __tablename__ = "case_events"
+    __table_args__ = (sa.UniqueConstraint("case_id", "seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(max_length=80)
+    seq: int
+    at: AwareDatetime
+    stage: Stage = Field(sa_type=enum_type(Stage))
+    kind: str = Field(max_length=32)
+    summary: str = ""
+    actor_id: str | None = Field(default=None, max_length=64)
+    actor_role: str | None = Field(default=None, max_length=16)
+    details: dict[str, Any] = json_dict_field()
+
+
+class LegalOutbox(SQLModel, table=True):
+    """The case file handed to the legal system; one per case."""
+
+    __tablename__ = "legal_outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(unique=True, max_length=80)
+    created_at: AwareDatetime = created_field()
+    payload: dict[str, Any] = json_dict_field()
+    status: OutboxStatus = Field(default=OutboxStatus.PENDING, sa_type=enum_type(OutboxStatus))
