@@ -1,0 +1,1 @@
+"""CollectFlow HTTP API (FastAPI): see api.app.create_app."""

@@ -17,6 +17,11 @@ app = typer.Typer(
 
 # Sub-command registration (one line per module).
 # [sub-apps]
+from cli import dev as _dev  # noqa: E402
+from cli import run_cmds as _run_cmds  # noqa: E402
+
+_dev.register(app)
+_run_cmds.register(app)
 from cli import audit as _audit  # noqa: E402
 
 app.add_typer(_audit.app, name="audit")

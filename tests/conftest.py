@@ -31,9 +31,15 @@ def venv_binary(name: str) -> str:
     return found
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 async def time_env() -> AsyncIterator[WorkflowEnvironment]:
-    """The Java time-skipping server. Global: tests against it never run concurrently."""
+    """A fresh Java time-skipping server per test.
+
+    One server shared by tests proved fragile here: a test that skipped months leaves the
+    clock far ahead, and after some signal/query sequences the server's time-skipping lock
+    stays held so every later test times out ("Timeout expired"). A server starts in about a
+    second, so each test gets its own and no test can poison another.
+    """
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=venv_binary("temporal-test-server"),
         data_converter=pydantic_data_converter,

@@ -1,7 +1,8 @@
 """Issue 2's scenarios 2 and 3, driven on the time-skipping server with stand-in activities.
 
 Shared by ``record.py`` (which commits their histories for the replay tests) and the audit
-tests (which read their timelines). Each driver runs one case to its end and returns its handle.
+tests (which read their timelines). Each driver runs one case to its end and returns the handle
+``start_workflow`` gave (its first run).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from decimal import Decimal
 import pytest
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from models import case as c
@@ -31,18 +31,7 @@ CaseHandle = WorkflowHandle[CollectionCase, c.CaseView]
 
 
 async def state(handle: CaseHandle) -> c.CaseView:
-    """The ``state`` query, asked again when the time-skipping server loses it.
-
-    A query that reaches the Java test server just as the case continues as new is sometimes
-    never answered (``query deadline exceeded`` after 30 s); asking again reaches the new run.
-    """
-    for attempt in range(3):
-        try:
-            return await handle.query(CollectionCase.state, rpc_timeout=timedelta(seconds=5))
-        except RPCError:
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+    return await handle.query(CollectionCase.state)
 
 
 async def advance_until(
@@ -53,7 +42,7 @@ async def advance_until(
     step: timedelta = timedelta(hours=3),
     limit: timedelta = timedelta(days=120),
 ) -> c.CaseView:
-    """Like ``tests.workflow.helpers.advance_until``, with the query retried (see ``state``)."""
+    """Skip time in steps until ``reached(state)`` (``tests.workflow.helpers``, typed here)."""
     waited = timedelta(0)
     while True:
         view = await state(handle)
@@ -143,13 +132,13 @@ async def through_visit(env: WorkflowEnvironment, handle: CaseHandle) -> c.CaseV
     now = await env.get_current_time()
     if visit.proposed_at > now:
         await env.sleep(visit.proposed_at - now + timedelta(hours=1))
-    view = await handle.execute_update(
+    met: c.CaseView = await handle.execute_update(
         c.UPDATE_RECORD_VISIT,
         c.RecordVisitInput(outcome=c.VisitOutcome.MET, notes="met at home", actor=OPERATOR),
         result_type=c.CaseView,
     )
-    assert view.stage is Stage.NEGOTIATING
-    return view
+    assert met.stage is Stage.NEGOTIATING
+    return met
 
 
 async def agree_plan(handle: CaseHandle, count: int, frequency_days: int = 30) -> c.CaseView:

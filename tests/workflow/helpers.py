@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from temporalio.client import WorkflowHandle
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from models.case import QUERY_STATE, CaseView
@@ -28,7 +29,7 @@ async def advance_until(
     """Skip time in steps until ``reached(state)``; fail loudly if it never happens."""
     waited = timedelta(0)
     while True:
-        view = await state(handle)
+        view = await _query_patiently(env, handle)
         if reached(view):
             return view
         if waited >= limit:
@@ -37,6 +38,21 @@ async def advance_until(
             )
         await env.sleep(step)
         waited += step
+
+
+async def _query_patiently(
+    env: WorkflowEnvironment, handle: WorkflowHandle[object, object]
+) -> CaseView:
+    """Query, retrying a few times: right after a continue-as-new the Java test server can
+    time out a query while the new run's first task is still pending."""
+    for _ in range(5):
+        try:
+            return await state(handle)
+        except RPCError as err:
+            if "deadline" not in str(err) and "Timeout" not in str(err):
+                raise
+            await env.sleep(timedelta(minutes=1))
+    return await state(handle)
 
 
 async def advance_to_stage(

@@ -205,9 +205,11 @@ async def test_broken_twice_escalates_then_legal(
 
 async def _refusal(handle: Handle, name: str, arg: object) -> str:
     from temporalio.client import WorkflowUpdateFailedError
+    from temporalio.exceptions import ApplicationError
 
     try:
         await handle.execute_update(name, arg, result_type=c.CaseView)
     except WorkflowUpdateFailedError as err:
-        return str(err.cause)
+        cause = err.cause
+        return cause.message if isinstance(cause, ApplicationError) else str(cause)
     raise AssertionError(f"update {name} was accepted")

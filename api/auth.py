@@ -1,0 +1,100 @@
+"""API keys and roles: who is calling, and what each role may do.
+
+Keys are stored as SHA-256 digests (``Settings.api_keys``); a request's key is hashed and
+compared in constant time. Keys are never logged; the actor id stands in for them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping
+from enum import StrEnum
+
+from models.common import Actor, Role
+
+
+class Action(StrEnum):
+    """Every protected route, by what it does."""
+
+    OVERDUE_EVENT = "overdue_event"
+    LIST_CASES = "list_cases"
+    READ_CASE = "read_case"
+    READ_HISTORY = "read_history"
+    PAYMENT = "payment"
+    SCHEDULE_VISIT = "schedule_visit"
+    VISIT_OUTCOME = "visit_outcome"
+    NEGOTIATION = "negotiation"
+    HARDSHIP = "hardship"
+    DISPUTE = "dispute"
+    NOTE = "note"
+    CEASE_CONTACT = "cease_contact"
+    ESCALATION = "escalation"
+    CLOSE = "close"
+
+
+# For messages: "role 'auditor' may not record payments".
+PHRASES: Mapping[Action, str] = {
+    Action.OVERDUE_EVENT: "report overdue loans",
+    Action.LIST_CASES: "list cases",
+    Action.READ_CASE: "read cases",
+    Action.READ_HISTORY: "read case histories",
+    Action.PAYMENT: "record payments",
+    Action.SCHEDULE_VISIT: "schedule visits",
+    Action.VISIT_OUTCOME: "record visit outcomes",
+    Action.NEGOTIATION: "record negotiations",
+    Action.HARDSHIP: "grant hardship pauses",
+    Action.DISPUTE: "handle disputes",
+    Action.NOTE: "add notes",
+    Action.CEASE_CONTACT: "record cease-contact requests",
+    Action.ESCALATION: "decide escalations",
+    Action.CLOSE: "close cases",
+}
+
+_OPERATOR_ACTIONS = frozenset(
+    {
+        Action.SCHEDULE_VISIT,
+        Action.VISIT_OUTCOME,
+        Action.NEGOTIATION,
+        Action.HARDSHIP,
+        Action.DISPUTE,
+        Action.NOTE,
+        Action.CEASE_CONTACT,
+        Action.CLOSE,
+    }
+)
+_READS = frozenset({Action.LIST_CASES, Action.READ_CASE, Action.READ_HISTORY})
+
+# The role table. Operators and supervisors read the cases they work on; auditors only read;
+# the loan system (system) only reports overdue loans and payments.
+ROLE_ACTIONS: Mapping[Role, frozenset[Action]] = {
+    Role.SYSTEM: frozenset({Action.OVERDUE_EVENT, Action.PAYMENT}),
+    Role.OPERATOR: _OPERATOR_ACTIONS | _READS,
+    Role.SUPERVISOR: _OPERATOR_ACTIONS | _READS | {Action.ESCALATION},
+    Role.AUDITOR: _READS,
+    Role.ADMIN: frozenset(Action),
+}
+
+
+def allowed(role: Role, action: Action) -> bool:
+    return action in ROLE_ACTIONS.get(role, frozenset())
+
+
+def roles_for(action: Action) -> list[Role]:
+    return [role for role in Role if allowed(role, action)]
+
+
+def resolve_key(key: str, keys: Mapping[str, tuple[str, str]]) -> Actor | None:
+    """The actor whose hashed key matches; every stored digest is compared in constant time."""
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    found: tuple[str, str] | None = None
+    for stored, actor in keys.items():
+        if hmac.compare_digest(stored.lower().encode(), digest.encode()):
+            found = actor
+    if found is None:
+        return None
+    actor_id, role = found
+    try:
+        return Actor(id=actor_id, role=Role(role))
+    except ValueError:  # a misconfigured key (unknown role) authenticates nobody
+        return None

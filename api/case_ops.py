@@ -1,0 +1,206 @@
+"""Talking to case workflows: start one idempotently, run an action, read the state, and say
+clearly why a case cannot take an action (unknown, closed and how, busy, unreachable)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from enum import StrEnum
+
+import structlog
+from temporalio.client import (
+    Client,
+    WorkflowExecutionDescription,
+    WorkflowExecutionStatus,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.errors import ApiError, temporal_error
+from models import case as c
+from models.common import WORKFLOW_TYPE, Actor, Borrower, Loan, case_id_for
+from models.settings import Settings
+from models.strategy import Strategy
+
+log = structlog.get_logger(__name__)
+
+# An action waits this long for the case to accept it; the workflow answers in milliseconds
+# when a worker is up, so running out means no worker is polling.
+UPDATE_TIMEOUT = timedelta(seconds=20)
+QUERY_TIMEOUT = timedelta(seconds=10)
+_START_ATTEMPTS = 3
+
+
+class StartOutcome(StrEnum):
+    STARTED = "started"
+    EXISTING = "existing"
+
+
+async def _describe(client: Client, case_id: str) -> WorkflowExecutionDescription | None:
+    try:
+        return await client.get_workflow_handle(case_id).describe()
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            return None
+        raise
+
+
+async def _final_view(
+    client: Client, description: WorkflowExecutionDescription
+) -> c.CaseView | None:
+    """The closing state of a completed run (from its history: no worker needed)."""
+    if description.status != WorkflowExecutionStatus.COMPLETED:
+        return None
+    handle = client.get_workflow_handle(
+        description.id, run_id=description.run_id, result_type=c.CaseView
+    )
+    view: c.CaseView = await handle.result(follow_runs=False)
+    return view
+
+
+def closed_detail(case_id: str, view: c.CaseView | None, status: str) -> str:
+    if view is not None:
+        return (
+            f"case {case_id} is closed ({view.stage.value}: {view.terminal_reason}); "
+            "it accepts no further actions"
+        )
+    return f"case {case_id} has ended ({status}); it accepts no further actions"
+
+
+async def not_open_error(client: Client, case_id: str) -> ApiError:
+    """404 for an unknown case, 409 naming how a closed one ended."""
+    description = await _describe(client, case_id)
+    if description is None:
+        return ApiError(404, f"no case {case_id}: no overdue event was received for this loan")
+    if description.status == WorkflowExecutionStatus.RUNNING:
+        return ApiError(503, f"case {case_id} is moving to a new run; retry", retry_after=1)
+    view = await _final_view(client, description)
+    status = description.status.name.lower() if description.status else "closed"
+    return ApiError(409, closed_detail(case_id, view, status))
+
+
+async def start_case(
+    client: Client,
+    settings: Settings,
+    loan: Loan,
+    borrower: Borrower,
+    strategy: Strategy,
+    actor: Actor,
+) -> StartOutcome:
+    """Start ``case-{loan_id}`` unless it is open; an open case gets the new amount instead.
+
+    One start wins however many events race (Temporal refuses a second start for a running
+    id). A completed case is reopened only by an event with a later due date: a replayed old
+    event must not restart collection of a paid loan.
+    """
+    case_id = case_id_for(loan.loan_id)
+    inp = c.CaseInput(
+        loan=loan,
+        borrower=borrower,
+        strategy=strategy,
+        messaging_task_queue=settings.messaging_task_queue,
+        search_attributes=True,
+    )
+    reuse = WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY
+    for _ in range(_START_ATTEMPTS):
+        try:
+            await client.start_workflow(
+                WORKFLOW_TYPE,
+                inp,
+                id=case_id,
+                task_queue=settings.task_queue,
+                id_reuse_policy=reuse,
+                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            )
+            return StartOutcome.STARTED
+        except WorkflowAlreadyStartedError:
+            pass
+        try:
+            await client.get_workflow_handle(case_id).signal(
+                c.SIGNAL_AMOUNT,
+                c.AmountUpdate(
+                    amount_overdue=loan.amount_overdue,
+                    outstanding_balance=loan.outstanding_balance,
+                    actor=actor,
+                ),
+            )
+            return StartOutcome.EXISTING
+        except RPCError as err:
+            if err.status != RPCStatusCode.NOT_FOUND:
+                raise
+        # Closed between the start and the signal, or long ago: reopen only for a new due date.
+        description = await _describe(client, case_id)
+        if description is None or description.status == WorkflowExecutionStatus.RUNNING:
+            continue
+        view = await _final_view(client, description)
+        if view is not None and loan.due_date > view.due_date:
+            reuse = WorkflowIDReusePolicy.ALLOW_DUPLICATE
+            continue
+        status = description.status.name.lower() if description.status else "closed"
+        raise ApiError(
+            409,
+            closed_detail(case_id, view, status).replace(
+                "it accepts no further actions",
+                "an overdue event with a later due date opens a new case",
+            ),
+        )
+    raise ApiError(503, f"case {case_id} is changing state; retry the event", retry_after=1)
+
+
+async def run_update(
+    client: Client,
+    case_id: str,
+    update: str,
+    inp: c.ActorAction,
+    *,
+    update_id: str | None = None,
+) -> c.CaseView:
+    """Run one action on the case; its validator's refusal becomes a 409 with its sentence."""
+    handle = client.get_workflow_handle(case_id)
+    try:
+        async with asyncio.timeout(UPDATE_TIMEOUT.total_seconds()):
+            view: c.CaseView = await handle.execute_update(
+                update, inp, id=update_id, result_type=c.CaseView
+            )
+            return view
+    except WorkflowUpdateFailedError as err:
+        cause = err.cause
+        message = getattr(cause, "message", None) or str(cause or err)
+        raise ApiError(409, message) from err
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise await not_open_error(client, case_id) from err
+        raise temporal_error(err) from err
+    except (WorkflowUpdateRPCTimeoutOrCancelledError, TimeoutError) as err:
+        raise ApiError(
+            503,
+            f"case {case_id} did not answer within {int(UPDATE_TIMEOUT.total_seconds())} s; "
+            "the action may still be applied, and retrying with the same Idempotency-Key "
+            "header is safe",
+            retry_after=5,
+        ) from err
+
+
+async def read_case(client: Client, case_id: str) -> c.CaseView:
+    """The ``state`` query of an open case, or the final state of a closed one."""
+    description = await _describe(client, case_id)
+    if description is None:
+        raise ApiError(404, f"no case {case_id}: no overdue event was received for this loan")
+    if description.status == WorkflowExecutionStatus.COMPLETED:
+        view = await _final_view(client, description)
+        if view is not None:
+            return view
+    handle = client.get_workflow_handle(case_id)
+    try:
+        state: c.CaseView = await handle.query(
+            c.QUERY_STATE, result_type=c.CaseView, rpc_timeout=QUERY_TIMEOUT
+        )
+        return state
+    except WorkflowQueryFailedError as err:
+        raise ApiError(502, f"case {case_id} could not answer its state: {err}") from err
+    except RPCError as err:
+        raise temporal_error(err) from err

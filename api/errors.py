@@ -1,0 +1,121 @@
+"""Error responses: field-level 422s, and one JSON shape ``{"detail": ...}`` for everything else.
+
+Bad input never reaches the catch-all: only a real fault answers 500, and it is logged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from temporalio.service import RPCError, RPCStatusCode
+
+log = structlog.get_logger(__name__)
+
+_LOCATIONS = frozenset({"body", "query", "path", "header", "cookie"})
+_PREFIXES = ("Value error, ", "Assertion failed, ")
+_WHOLE_BODY = {
+    "missing": "a JSON body is required",
+    "model_attributes_type": "the body must be a JSON object (Content-Type: application/json)",
+    "dict_type": "the body must be a JSON object (Content-Type: application/json)",
+}
+
+
+class ApiError(HTTPException):
+    """An HTTP error with a sentence a person can act on."""
+
+    def __init__(self, status_code: int, detail: str, *, retry_after: int | None = None) -> None:
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+        super().__init__(status_code=status_code, detail=detail, headers=headers)
+
+
+def field_error(field: str, message: str, location: str = "body") -> RequestValidationError:
+    """A 422 for one field, raised from a route after pydantic has passed the body."""
+    loc = (location, *field.split("."))
+    return RequestValidationError([{"loc": loc, "msg": message, "type": "value_error"}])
+
+
+def field_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """pydantic/FastAPI errors as ``{"loc", "field", "msg", "type"}``, nothing else.
+
+    ``input`` and ``ctx`` are dropped: they echo what was sent (possibly huge or personal).
+    Errors about the body as a whole say what the body must be.
+    """
+    out = []
+    for error in errors:
+        loc = [p if isinstance(p, int) else str(p) for p in error.get("loc", ())]
+        kind = str(error.get("type", ""))
+        message = str(error.get("msg", "invalid value"))
+        for prefix in _PREFIXES:
+            message = message.removeprefix(prefix)
+        if kind == "json_invalid":
+            position = loc[1] if len(loc) > 1 else "?"
+            reason = (error.get("ctx") or {}).get("error", "")
+            message = f"the body is not valid JSON ({reason}) near character {position}"
+            loc = ["body"]
+        elif loc == ["body"] and kind in _WHOLE_BODY:
+            message = _WHOLE_BODY[kind]
+        path = loc[1:] if loc and loc[0] in _LOCATIONS else loc
+        field = ".".join(str(p) for p in path) or (str(loc[0]) if loc else "body")
+        out.append({"loc": loc, "field": field, "msg": message, "type": kind})
+    return out
+
+
+def temporal_error(err: RPCError) -> ApiError:
+    """An RPC failure as the HTTP answer a client can act on."""
+    status = err.status
+    if status == RPCStatusCode.RESOURCE_EXHAUSTED:
+        return ApiError(
+            429, "the case is busy with other actions; retry in a moment", retry_after=1
+        )
+    if status in (
+        RPCStatusCode.UNAVAILABLE,
+        RPCStatusCode.DEADLINE_EXCEEDED,
+        RPCStatusCode.CANCELLED,
+    ):
+        return ApiError(503, "Temporal did not answer in time; retry shortly", retry_after=5)
+    if status == RPCStatusCode.NOT_FOUND:
+        return ApiError(404, "no such case")
+    log.warning("temporal rpc error", status=status.name, message=err.message)
+    return ApiError(502, f"Temporal refused the request: {err.message}")
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    if not isinstance(exc, RequestValidationError):
+        raise exc
+    return JSONResponse({"detail": field_errors(exc.errors())}, status_code=422)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    if not isinstance(exc, StarletteHTTPException):
+        raise exc
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+
+async def _rpc_error(request: Request, exc: Exception) -> JSONResponse:
+    if not isinstance(exc, RPCError):
+        raise exc
+    return await _http_error(request, temporal_error(exc))
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.error(
+        "unhandled error",
+        method=request.method,
+        path=request.url.path,
+        error=repr(exc),
+        exc_info=exc,
+    )
+    return JSONResponse({"detail": "internal error; it has been logged"}, status_code=500)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RPCError, _rpc_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,274 @@
+"""Request and response bodies of the HTTP API, with the examples shown at ``/docs``.
+
+Action bodies are the workflow's update inputs minus ``actor``: the actor always comes from the
+API key, so a body that names one is refused rather than trusted.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from fastapi.openapi.models import Example
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
+from pydantic.json_schema import SkipJsonSchema
+
+from api.strategies import NAME_PATTERN
+from models import case as c
+from models.common import SYSTEM_ACTOR, Actor, Borrower, Loan, Stage
+
+# ---------------------------------------------------------------- examples
+
+BORROWER_EXAMPLE: dict[str, Any] = {
+    "id": "B-77",
+    "name": "王芳",
+    "phone": "+8613800138000",
+    "timezone": "Asia/Shanghai",
+    "locale": "zh-CN",
+    "region": "hz-west",
+    "address": "杭州市西湖区文三路 1 号",
+    "consent": {"sms": True, "call": True},
+}
+OVERDUE_EXAMPLE: dict[str, Any] = {
+    "loan_id": "L-1001",
+    "currency": "CNY",
+    "amount_overdue": "1530.50",
+    "outstanding_balance": "9800.00",
+    "due_date": "2026-11-20",
+    "strategy": "default",
+    "borrower": BORROWER_EXAMPLE,
+}
+
+# Named request examples per body: /docs shows them, and the tests send the first of each.
+EXAMPLES: dict[str, dict[str, Example]] = {
+    "overdue_event": {
+        "new_loan": Example(summary="A loan falls overdue", value=OVERDUE_EXAMPLE),
+        "champion_challenger": Example(
+            summary="No strategy: champion/challenger by loan id",
+            value={k: v for k, v in OVERDUE_EXAMPLE.items() if k != "strategy"},
+        ),
+    },
+    "payment": {
+        "partial": Example(
+            summary="A partial payment",
+            value={
+                "payment_ref": "P-9",
+                "amount": "500.00",
+                "paid_at": "2026-11-30T10:00:00+08:00",
+            },
+        )
+    },
+    "schedule_visit": {
+        "confirm": Example(
+            summary="Confirm the visit with two collectors",
+            value={"at": "2026-12-10T10:00:00+08:00", "collectors": ["A-1", "A-2"]},
+        )
+    },
+    "visit_outcome": {
+        "met": Example(
+            summary="Met the borrower",
+            value={"outcome": "met", "notes": "Borrower lost her job in October; calm talk."},
+        ),
+        "not_home": Example(summary="Nobody at home", value={"outcome": "not_home"}),
+    },
+    "negotiation": {
+        "plan": Example(
+            summary="An installment plan",
+            value={
+                "reason": "unemployment",
+                "monthly_income": "3000.00",
+                "essential_expenses": "2200.00",
+                "result": "installment_plan",
+                "plan": {"count": 3, "frequency_days": 30, "first_due_in_days": 7},
+            },
+        ),
+        "promise": Example(
+            summary="A promise to pay",
+            value={
+                "reason": "forgot",
+                "result": "promise",
+                "promise": {"amount": "1530.50", "due_in_days": 5},
+            },
+        ),
+        "grace": Example(
+            summary="A hardship grace period",
+            value={"reason": "illness", "result": "hardship_grace", "grace_days": 14},
+        ),
+    },
+    "hardship": {
+        "pause": Example(summary="Pause for 14 days", value={"days": 14, "reason": "in hospital"})
+    },
+    "dispute": {
+        "open": Example(
+            summary="The borrower disputes the amount",
+            value={"action": "open", "reason": "says the last installment was paid in cash"},
+        ),
+        "resolve": Example(
+            summary="Dispute rejected after review",
+            value={"action": "resolve", "resolution": "rejected", "reason": "no cash receipt"},
+        ),
+    },
+    "note": {
+        "note": Example(summary="A note", value={"text": "Borrower asked for a call after 18:00."})
+    },
+    "cease_contact": {
+        "request": Example(
+            summary="The borrower asked us to stop contacting her",
+            value={"reason": "written request received 2026-11-29"},
+        )
+    },
+    "escalation": {
+        "settlement": Example(
+            summary="Offer a settlement",
+            value={"decision": "settlement", "settlement_amount": "1200.00"},
+        ),
+        "legal": Example(summary="Approve legal action", value={"decision": "legal"}),
+    },
+    "close": {
+        "deceased": Example(
+            summary="Close: borrower deceased",
+            value={"reason": "deceased", "notes": "death certificate received"},
+        )
+    },
+}
+
+
+def first_example(name: str) -> dict[str, Any]:
+    example = next(iter(EXAMPLES[name].values()))
+    return dict(example.get("value") or {})
+
+
+def _schema_examples(name: str) -> dict[str, Any]:
+    return {"examples": [e.get("value") for e in EXAMPLES[name].values()]}
+
+
+# ---------------------------------------------------------------- requests
+
+
+class OverdueEvent(Loan):
+    """The loan system's overdue event (DESIGN §6): the loan, its borrower, and optionally
+    the strategy to use (otherwise champion/challenger by a stable hash of the loan id)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_schema_examples("overdue_event"))
+
+    borrower: Borrower
+    strategy: str | None = Field(default=None, pattern=NAME_PATTERN)
+
+    def loan(self) -> Loan:
+        return Loan.model_validate(self.model_dump(include=set(Loan.model_fields)))
+
+
+class _ActionBody(BaseModel):
+    """Mixin for action bodies: no unknown fields, and no ``actor`` (it comes from the key)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    actor: SkipJsonSchema[Actor] = SYSTEM_ACTOR
+
+    @field_validator("actor", mode="before")
+    @classmethod
+    def _actor_comes_from_the_key(cls, value: object) -> object:
+        raise ValueError("the actor is taken from your API key; do not send 'actor'")
+
+
+class PaymentBody(_ActionBody, c.PaymentInput):
+    model_config = ConfigDict(json_schema_extra=_schema_examples("payment"))
+
+
+class ScheduleVisitBody(_ActionBody, c.ScheduleVisitInput):
+    model_config = ConfigDict(json_schema_extra=_schema_examples("schedule_visit"))
+
+
+class VisitOutcomeBody(_ActionBody, c.RecordVisitInput):
+    model_config = ConfigDict(json_schema_extra=_schema_examples("visit_outcome"))
+
+
+class NegotiationBody(_ActionBody, c.NegotiationInput):
+    model_config = ConfigDict(json_schema_extra=_schema_examples("negotiation"))
+
+
+class HardshipBody(_ActionBody, c.HardshipInput):
+    model_config = ConfigDict(json_schema_extra=_schema_examples("hardship"))
+
+
+class DisputeBody(_ActionBody, c.DisputeInput):
+    model_config = ConfigDict(json_schema_extra=_schema_examples("dispute"))
+
+
+class NoteBody(_ActionBody, c.NoteInput):
+    model_config = ConfigDict(json_schema_extra=_schema_examples("note"))
+
+
+class CeaseContactBody(_ActionBody, c.CeaseContactInput):
+    model_config = ConfigDict(json_schema_extra=_schema_examples("cease_contact"))
+
+
+class EscalationBody(_ActionBody, c.EscalationInput):
+    model_config = ConfigDict(json_schema_extra=_schema_examples("escalation"))
+
+
+class CloseBody(_ActionBody, c.CloseInput):
+    model_config = ConfigDict(json_schema_extra=_schema_examples("close"))
+
+
+InputT = TypeVar("InputT", bound=c.ActorAction)
+
+
+def to_input(body: _ActionBody, input_type: type[InputT], actor: Actor) -> InputT:
+    """The workflow's update input: the body's fields plus the caller's actor."""
+    return input_type.model_validate({**body.model_dump(exclude={"actor"}), "actor": actor})
+
+
+# ---------------------------------------------------------------- responses
+
+
+class OverdueAccepted(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"case_id": "case-L-1001", "started": True}]}
+    )
+
+    case_id: str
+    started: bool = Field(description="false when the event went to an already open case")
+
+
+def _money(value: Decimal | None) -> str | None:
+    return None if value is None else c.money_str(value)
+
+
+class CaseOut(c.CaseView):
+    """The case state; money as decimal strings with two places."""
+
+    @field_serializer("amount_overdue", "balance", "paid_total", "settlement_amount")
+    def _cents(self, value: Decimal | None) -> str | None:
+        return _money(value)
+
+
+class CaseSummary(BaseModel):
+    case_id: str
+    loan_id: str
+    stage: Stage | None
+    region: str | None
+    days_past_due: int | None
+    assigned_agents: list[str]
+    balance: str | None = Field(description="decimal string, from the search index")
+    strategy_id: str | None
+    status: str = Field(description="the workflow's status: running, completed, ...")
+    started_at: datetime | None
+    closed_at: datetime | None
+
+
+class CaseList(BaseModel):
+    cases: list[CaseSummary]
+    query: str = Field(description="the Temporal visibility query that was run")
+
+
+class Component(BaseModel):
+    ok: bool
+    detail: str = ""
+
+
+class Health(BaseModel):
+    status: str = Field(description="ok when every component is reachable, else degraded")
+    temporal: Component
+    database: Component

@@ -1,0 +1,159 @@
+"""The API's few SQL statements: upsert the loan and borrower of an overdue event, find the
+open cases of a phone number, and a ping for health checks.
+
+Upserts are single ``INSERT ... ON CONFLICT DO UPDATE`` statements, so fifty concurrent events
+for one loan never race into a duplicate-key error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import col, select
+
+from activities.db import Database
+from models import tables as t
+from models.common import TERMINAL_STAGES, Borrower, Loan, case_id_for
+
+MAX_CASES_PER_PHONE = 20
+
+
+class StoreUnavailable(Exception):
+    """The database could not be reached or refused the statement."""
+
+
+def _insert(db: Database, table: sa.Table) -> Any:
+    if db.engine.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    if db.engine.dialect.name == "sqlite":
+        return sqlite.insert(table)
+    raise StoreUnavailable(f"unsupported database dialect {db.engine.dialect.name!r}")
+
+
+def _table(model: type[Any]) -> sa.Table:
+    table: sa.Table = model.__table__
+    return table
+
+
+async def upsert_loan(db: Database, loan: Loan, borrower: Borrower, strategy_id: str) -> None:
+    """Insert or refresh the borrower and the loan; the loan is open again."""
+    now = datetime.now(UTC)
+    borrowers, loans = _table(t.Borrower), _table(t.Loan)
+    borrower_row: Mapping[str, Any] = {
+        "id": borrower.id,
+        "name": borrower.name,
+        "phone": borrower.phone,
+        "timezone": borrower.timezone,
+        "locale": borrower.locale,
+        "region": borrower.region,
+        "address": borrower.address,
+        "consent_sms": borrower.consent.sms,
+        "consent_call": borrower.consent.call,
+        "created_at": now,
+        "updated_at": now,
+    }
+    loan_row: Mapping[str, Any] = {
+        "loan_id": loan.loan_id,
+        "borrower_id": borrower.id,
+        "currency": loan.currency,
+        "amount_overdue": loan.amount_overdue,
+        "outstanding_balance": loan.outstanding_balance,
+        "due_date": loan.due_date,
+        "status": t.LoanStatus.OPEN.value,
+        "strategy_id": strategy_id,
+        "created_at": now,
+        "updated_at": now,
+    }
+    insert_borrower = _insert(db, borrowers).values(**borrower_row)
+    insert_borrower = insert_borrower.on_conflict_do_update(
+        index_elements=[borrowers.c.id],
+        set_={k: insert_borrower.excluded[k] for k in borrower_row if k != "created_at"},
+    )
+    insert_loan = _insert(db, loans).values(**loan_row)
+    # The strategy of a loan is the one its current case runs: set on insert, and by
+    # set_loan_strategy when a new case starts; never by an event for an open case.
+    refreshed = ("borrower_id", "currency", "amount_overdue", "outstanding_balance", "due_date")
+    insert_loan = insert_loan.on_conflict_do_update(
+        index_elements=[loans.c.loan_id],
+        set_={
+            **{k: insert_loan.excluded[k] for k in refreshed},
+            "status": t.LoanStatus.OPEN.value,
+            "updated_at": now,
+        },
+    )
+    try:
+        async with db.session() as session:
+            await session.exec(insert_borrower)  # the parent first: loans reference it
+            await session.exec(insert_loan)
+            await session.commit()
+    except SQLAlchemyError as exc:
+        raise StoreUnavailable(str(exc)) from exc
+
+
+async def set_loan_strategy(db: Database, loan_id: str, strategy_id: str) -> None:
+    loans = _table(t.Loan)
+    statement = (
+        sa.update(loans)
+        .where(loans.c.loan_id == loan_id)
+        .values(strategy_id=strategy_id, updated_at=datetime.now(UTC))
+    )
+    try:
+        async with db.session() as session:
+            await session.exec(statement)
+            await session.commit()
+    except SQLAlchemyError as exc:
+        raise StoreUnavailable(str(exc)) from exc
+
+
+async def open_case_ids_for_phone(db: Database, phone: str) -> list[str]:
+    """Case ids of the open loans of every borrower with this phone number.
+
+    A loan counts as open unless the case read model already shows a terminal stage; the
+    caller skips cases whose workflow turns out to be closed.
+    """
+    terminal = [stage.value for stage in TERMINAL_STAGES]
+    statement = (
+        select(t.Loan.loan_id)
+        .join(t.Borrower, col(t.Borrower.id) == col(t.Loan.borrower_id))
+        .outerjoin(t.Case, col(t.Case.loan_id) == col(t.Loan.loan_id))
+        .where(t.Borrower.phone == phone)
+        .where(t.Loan.status == t.LoanStatus.OPEN)
+        .where(sa.or_(col(t.Case.stage).is_(None), col(t.Case.stage).not_in(terminal)))
+        .order_by(col(t.Loan.loan_id))
+        .limit(MAX_CASES_PER_PHONE)
+    )
+    try:
+        async with db.session() as session:
+            rows = (await session.exec(statement)).all()
+    except SQLAlchemyError as exc:
+        raise StoreUnavailable(str(exc)) from exc
+    return [case_id_for(loan_id) for loan_id in rows]
+
+
+async def ping(db: Database) -> None:
+    try:
+        async with db.session() as session:
+            await session.exec(select(sa.literal(1)))
+    except SQLAlchemyError as exc:
+        raise StoreUnavailable(str(exc)) from exc
+
+
+async def locale_for_case(db: Database, case_id: str) -> str | None:
+    """The borrower's locale for a case id (``case-{loan_id}``), or None when unknown."""
+    loan_id = case_id.removeprefix("case-")
+    statement = (
+        select(t.Borrower.locale)
+        .join(t.Loan, col(t.Loan.borrower_id) == col(t.Borrower.id))
+        .where(t.Loan.loan_id == loan_id)
+    )
+    try:
+        async with db.session() as session:
+            locale = (await session.exec(statement)).first()
+    except SQLAlchemyError as exc:
+        raise StoreUnavailable(str(exc)) from exc
+    return None if locale is None else str(locale)

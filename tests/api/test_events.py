@@ -1,0 +1,66 @@
+"""Overdue events start exactly one case per loan, however often and however concurrently."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlmodel import select
+
+from models import tables as t
+from tests.api.conftest import ApiHarness
+
+
+async def test_event_starts_case_and_repeat_updates_amount(api: ApiHarness) -> None:
+    """Issue test 1a: an event starts case-{loan}; the same loan again → same case, new amount."""
+    event = api.overdue_event(strategy="slow")
+    first = await api.post("system", "/v1/overdue-events", event)
+    assert first.status_code == 202, first.text
+    assert first.json() == {"case_id": f"case-{event['loan_id']}", "started": True}
+
+    again = await api.post("system", "/v1/overdue-events", {**event, "amount_overdue": "1700.00"})
+    assert again.status_code == 202
+    assert again.json() == {"case_id": f"case-{event['loan_id']}", "started": False}
+
+    state = await api.wait_for(event["loan_id"], lambda s: s["amount_overdue"] == "1700.00")
+    assert state["stage"] == "reminding"
+    assert state["balance"] == "1700.00"
+    assert state["strategy"] == {"id": "slow", "version": 1}
+    async with api.database.session() as session:
+        row = (await session.exec(select(t.Loan).where(t.Loan.loan_id == event["loan_id"]))).one()
+    assert row.amount_overdue == 1700 and row.borrower_id == event["borrower"]["id"]
+    assert row.strategy_id == "slow"
+
+
+async def test_fifty_concurrent_events_start_exactly_one_case(api: ApiHarness) -> None:
+    """Issue test 1b: 50 events for one loan fired at once → one case, one `started: true`."""
+    event = api.overdue_event(strategy="slow")
+    responses = await asyncio.gather(
+        *(api.post("system", "/v1/overdue-events", event) for _ in range(50))
+    )
+    assert [r.status_code for r in responses] == [202] * 50, [r.text for r in responses][:3]
+    assert sum(r.json()["started"] for r in responses) == 1
+    case_id = f"case-{event['loan_id']}"
+    runs = [w async for w in api.client.list_workflows(f"WorkflowId = '{case_id}'")]
+    assert len(runs) == 1
+    async with api.database.session() as session:
+        rows = (await session.exec(select(t.Loan).where(t.Loan.loan_id == event["loan_id"]))).all()
+    assert len(rows) == 1
+
+
+async def test_event_for_closed_case_refused_unless_new_due_date(api: ApiHarness) -> None:
+    """A replayed event after the case closed → 409 saying how; a later due date reopens it."""
+    event = api.overdue_event(strategy="slow")
+    loan_id = event["loan_id"]
+    assert (await api.post("system", "/v1/overdue-events", event)).status_code == 202
+    closed = await api.post("operator", f"/v1/cases/{loan_id}/close", {"reason": "recalled"})
+    assert closed.status_code == 200 and closed.json()["stage"] == "closed"
+    await api.client.get_workflow_handle(f"case-{loan_id}").result()
+
+    replay = await api.post("system", "/v1/overdue-events", event)
+    assert replay.status_code == 409
+    assert "is closed (closed: recalled)" in replay.json()["detail"]
+
+    later = await api.post("system", "/v1/overdue-events", {**event, "due_date": "2026-12-20"})
+    assert later.status_code == 202 and later.json()["started"] is True
+    state = await api.wait_for(loan_id, lambda s: s["stage"] == "reminding")
+    assert state["due_date"] == "2026-12-20"
