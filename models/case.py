@@ -315,6 +315,8 @@ class VisitRecord(BaseModel):
     scheduled_by: Actor | None = None
     proposal_sent: bool = False
     reminder_sent: bool = False
+    opened_at: datetime | None = None
+    last_alert_at: datetime | None = None
 
 
 class NegotiationRecord(BaseModel):
@@ -384,6 +386,8 @@ class CaseState(BaseModel):
     legal_reference: str | None = None
     run_number: int = 1
     event_seq: int = 0
+    alerts_sent: int = 0
+    escalation_alert_at: datetime | None = None
 
     @property
     def contact_counts(self) -> dict[str, int]:

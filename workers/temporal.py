@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client
@@ -25,7 +26,9 @@ MESSAGING_ACTIVITIES = frozenset({act.SEND_SMS, act.PLACE_CALL})
 
 async def connect(address: str, namespace: str = "default") -> Client:
     """Every client uses the pydantic converter: Decimal and datetime must round-trip."""
-    return await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter)
+    return await Client.connect(
+        address, namespace=namespace, data_converter=pydantic_data_converter
+    )
 
 
 def activity_name(fn: Callable[..., Any]) -> str:
@@ -59,5 +62,7 @@ def build_workers(
         activities=messaging,
         activity_executor=executor,
         max_task_queue_activities_per_second=messaging_rate_per_second,
+        # Let in-flight sends finish on a deploy: a cancelled send would end up "unknown".
+        graceful_shutdown_timeout=timedelta(seconds=15),
     )
     return [case_worker, messaging_worker]

@@ -213,13 +213,13 @@ class CollectionCase:
             )
         if epoch != self._epoch:
             return
-        await self._await_visit_confirmation(visit)
-        if epoch != self._epoch or visit.scheduled_at is None:
-            return
+        if visit.scheduled_at is None:
+            await self._await_visit_confirmation(visit)
+            return  # the main loop re-enters: a safe point for continue-as-new
         await self._remind_visit(visit)
         if epoch != self._epoch:
             return
-        await self._await_visit_outcome(visit)
+        await self._await_visit_outcome(visit)  # one window, then back to the main loop
 
     def _visit_for_update(self) -> c.VisitRecord:
         visit = self._current_visit()
@@ -235,7 +235,9 @@ class CollectionCase:
     async def _propose_visit(self) -> c.VisitRecord:
         rules = self.strategy.visit
         proposed = self._at_local_time(self._now() + self._days(rules.notice_days), rules.at)
-        visit = c.VisitRecord(visit_no=len(self.s.visits) + 1, proposed_at=proposed)
+        visit = c.VisitRecord(
+            visit_no=len(self.s.visits) + 1, proposed_at=proposed, opened_at=self._now()
+        )
         self.s.visits.append(visit)
         result = await workflow.execute_activity(
             act.ASSIGN_FIELD_AGENTS,
@@ -263,7 +265,6 @@ class CollectionCase:
             self._index()
         else:
             await self._alert(
-                f"visit-{visit.visit_no}-no-collectors",
                 "no_collectors",
                 f"Fewer than {rules.collectors} field collectors are free in region "
                 f"{self.borrower.region} on {visit.proposed_at.date()}: {result.reason}. "
@@ -272,20 +273,18 @@ class CollectionCase:
         return visit
 
     async def _await_visit_confirmation(self, visit: c.VisitRecord) -> None:
+        """One confirmation window; on expiry alert the supervisor and return."""
         window = self._days(self.strategy.visit.confirm_within_days)
-        alerts = 0
-        while visit.scheduled_at is None:
-            deadline = self._now() + window
-            self.s.next_action = c.NextAction(kind="confirm_visit", at=deadline)
-            if await self._wait_until(deadline, lambda: visit.scheduled_at is not None):
-                return
-            alerts += 1
-            await self._alert(
-                f"visit-{visit.visit_no}-unconfirmed-{alerts}",
-                "visit_unconfirmed",
-                f"Visit {visit.visit_no} proposed for {visit.proposed_at.isoformat()} has not "
-                "been confirmed by an operator.",
-            )
+        deadline = (visit.last_alert_at or visit.opened_at or self._now()) + window
+        self.s.next_action = c.NextAction(kind="confirm_visit", at=deadline)
+        if await self._wait_until(deadline, lambda: visit.scheduled_at is not None):
+            return
+        visit.last_alert_at = self._now()
+        await self._alert(
+            "visit_unconfirmed",
+            f"Visit {visit.visit_no} proposed for {visit.proposed_at.isoformat()} has not "
+            "been confirmed by an operator.",
+        )
 
     async def _remind_visit(self, visit: c.VisitRecord) -> None:
         scheduled = visit.scheduled_at
@@ -305,25 +304,27 @@ class CollectionCase:
         )
 
     async def _await_visit_outcome(self, visit: c.VisitRecord) -> None:
+        """One outcome window after the slot (or after the last alert); alert on expiry."""
         hours = self.strategy.visit.outcome_within_hours
         window = timedelta(seconds=self.strategy.day_seconds * hours / 24)
-        alerts = 0
-        while visit.outcome is None:
-            scheduled = visit.scheduled_at or self._now()
-            # First the window after the slot; after each alert, another window from now.
-            deadline = self._now() + window if alerts else scheduled + window
-            self.s.next_action = c.NextAction(kind="visit_outcome", at=deadline)
-            if await self._wait_until(deadline, lambda: visit.outcome is not None):
-                return
-            if visit.scheduled_at != scheduled:
-                continue  # rescheduled while we waited
-            alerts += 1
-            await self._alert(
-                f"visit-{visit.visit_no}-no-outcome-{alerts}",
-                "visit_outcome_missing",
-                f"No outcome has been recorded for visit {visit.visit_no} scheduled at "
-                f"{scheduled.isoformat()}.",
-            )
+        scheduled = visit.scheduled_at or self._now()
+        since = (
+            visit.last_alert_at
+            if visit.last_alert_at and visit.last_alert_at > scheduled
+            else scheduled
+        )
+        deadline = since + window
+        self.s.next_action = c.NextAction(kind="visit_outcome", at=deadline)
+        if await self._wait_until(
+            deadline, lambda: visit.outcome is not None or visit.scheduled_at != scheduled
+        ):
+            return
+        visit.last_alert_at = self._now()
+        await self._alert(
+            "visit_outcome_missing",
+            f"No outcome has been recorded for visit {visit.visit_no} scheduled at "
+            f"{scheduled.isoformat()}.",
+        )
 
     async def _negotiating(self) -> None:
         await self._wait_out_pauses()
@@ -332,7 +333,6 @@ class CollectionCase:
         if await self._wait_until(deadline):
             return
         await self._alert(
-            f"negotiation-timeout-{len(self.s.stage_history)}",
             "negotiation_overdue",
             "No negotiation result was recorded within the strategy's window; escalating.",
         )
@@ -358,7 +358,7 @@ class CollectionCase:
                 return
             item.reminded = True
             if not self._kept(item)():
-                await self._remind_commitment(item)
+                await self._remind_commitment(item, still_needed=lambda: not self._kept(item)())
         check_at = item.due_at + self._days(rules.check_after_days)
         self.s.next_action = c.NextAction(kind="commitment_check", at=check_at)
         await self._wait_until(check_at, self._kept(item))
@@ -366,22 +366,25 @@ class CollectionCase:
             self._settle_commitment(item)
 
     async def _escalated(self) -> None:
+        """Ask the supervisor, then remind every interval; one reminder per call."""
         rules = self.strategy.escalation
         entered = self._stage_entered_at()
         decide_by = entered + self._days(rules.decide_within_days)
-        reminders = 0
-        while True:
-            await self._alert(
-                f"escalation-{len(self.s.stage_history)}-{reminders}",
-                "escalation_decision" if reminders == 0 else "escalation_reminder",
-                f"Case {self.s.case_id} is escalated and needs a supervisor's decision by "
-                f"{decide_by.isoformat()} (another visit, settlement, legal or write-off).",
-            )
-            reminders += 1
-            next_reminder = self._now() + self._days(rules.remind_every_days)
+        last = self.s.escalation_alert_at
+        if last is None or last < entered:
+            kind = "escalation_decision"
+        else:
+            next_reminder = last + self._days(rules.remind_every_days)
             self.s.next_action = c.NextAction(kind="supervisor_decision", at=decide_by)
             if await self._wait_until(next_reminder):
                 return
+            kind = "escalation_overdue" if self._now() >= decide_by else "escalation_reminder"
+        self.s.escalation_alert_at = self._now()
+        await self._alert(
+            kind,
+            f"Case {self.s.case_id} is escalated and needs a supervisor's decision by "
+            f"{decide_by.isoformat()} (another visit, settlement, legal or write-off).",
+        )
 
     # ------------------------------------------------------------------ commitments
 
@@ -443,7 +446,9 @@ class CollectionCase:
         count = len(self.s.plan.installments) if self.s.plan else 0
         return f"installment {item.index}/{count} ({c.money_str(item.amount)} due {item.due_date})"
 
-    async def _remind_commitment(self, item: c.Installment | c.Promise) -> None:
+    async def _remind_commitment(
+        self, item: c.Installment | c.Promise, still_needed: Callable[[], bool]
+    ) -> None:
         if isinstance(item, c.Promise):
             step, template = f"promise-{item.seq}-reminder", "promise_reminder"
             extra = {"amount": c.money_str(item.amount), "date": item.due_date.isoformat()}
@@ -461,7 +466,7 @@ class CollectionCase:
                 "index": str(item.index),
                 "count": str(count),
             }
-        await self._contact(Channel.SMS, step, template, extra=extra)
+        await self._contact(Channel.SMS, step, template, extra=extra, still_needed=still_needed)
 
     # ------------------------------------------------------------------ contact
 
@@ -474,8 +479,13 @@ class CollectionCase:
         fallback: bool = False,
         transactional: bool = False,
         extra: dict[str, str] | None = None,
+        still_needed: Callable[[], bool] | None = None,
     ) -> bool:
-        """Send one message through the gate. True when something went out."""
+        """Send one message through the gate. True when something went out.
+
+        ``still_needed`` is asked again after every deferral: a reminder for an installment
+        paid while it waited for the contact window is dropped, not sent.
+        """
         epoch = self._epoch
         if not transactional:
             await self._wait_out_pauses()  # disputes and hardship pause contact, not drop it
@@ -493,11 +503,19 @@ class CollectionCase:
                 channel, step, c.ContactOutcome.DEFERRED, reason=decision.reason, until=until
             )
             self.s.next_action = c.NextAction(kind=channel.value, at=until)
-            changed = await self._wait_until(until, lambda: self.s.dispute_open)
+            changed = await self._wait_until(
+                until,
+                lambda: self.s.dispute_open or (still_needed is not None and not still_needed()),
+            )
             if self._epoch != epoch and not transactional:
                 return False
             if changed and self.s.dispute_open:
                 await self._wait_out_pauses()
+            if still_needed is not None and not still_needed():
+                self._log_contact(
+                    channel, step, c.ContactOutcome.SKIPPED, reason="no longer needed"
+                )
+                return False
         result = await self._send(channel, step, template, extra or {})
         self._log_contact(
             channel, step, result.outcome, reason=result.reason, sid=result.provider_sid
@@ -649,12 +667,13 @@ class CollectionCase:
         self._event(act.CaseEventKind.CONTACT, summary, details=details)
         workflow.logger.info("contact %s", summary, extra={"case_id": self.s.case_id})
 
-    async def _alert(self, step: str, kind: str, message: str) -> None:
+    async def _alert(self, kind: str, message: str) -> None:
+        self.s.alerts_sent += 1  # numbers every alert of the case: the idempotency key
         self._event(act.CaseEventKind.ALERT, message, details={"kind": kind})
         await workflow.execute_activity(
             act.NOTIFY_SUPERVISOR,
             act.SupervisorAlert(
-                key=f"{self.s.case_id}/{step}",
+                key=f"{self.s.case_id}/alert-{self.s.alerts_sent}",
                 case_id=self.s.case_id,
                 loan_id=self.s.loan_id,
                 kind=kind,
@@ -833,7 +852,9 @@ class CollectionCase:
         if not self._events:
             return
         events, self._events = self._events, []
-        self.s.days_past_due = self._dpd()
+        if self._dpd() != self.s.days_past_due:
+            self.s.days_past_due = self._dpd()
+            self._index()  # keeps DaysPastDue fresh for list filters without extra timers
         await workflow.execute_activity(
             act.SYNC_CASE,
             act.CaseProjection(
@@ -1444,7 +1465,12 @@ class CollectionCase:
         self._event(
             act.CaseEventKind.CONTACT,
             f"{record.channel.value} {record.purpose}: provider status {status}",
-            details={"step": record.purpose, "status": status, "sid": inp.provider_sid},
+            details={
+                "step": record.purpose,
+                "status": status,
+                "outcome": mapped.value,
+                "sid": inp.provider_sid,
+            },
         )
 
     def _record_by_sid(self, sid: str) -> c.ContactRecord | None:

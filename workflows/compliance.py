@@ -107,6 +107,8 @@ def _earliest_allowed(ctx: ContactContext, at: datetime) -> tuple[datetime | Non
     rules = ctx.rules
     if ctx.hardship_until and at < ctx.hardship_until and not ctx.transactional:
         return ctx.hardship_until, "hardship pause"
+    if ctx.transactional:
+        return _window_opening(ctx, at)  # receipts are not collection: no frequency caps
     day = timedelta(seconds=ctx.day_seconds)
     attempts = [r for r in ctx.log if r.channel is ctx.channel and r.outcome in ATTEMPTED]
     if ctx.channel is Channel.SMS:
@@ -132,7 +134,11 @@ def _earliest_allowed(ctx: ContactContext, at: datetime) -> tuple[datetime | Non
             free = _free_at(records, at, span, limit)
             if free is None or free > at:
                 return free, name
-    start, end = rules.window_start, rules.window_end
+    return _window_opening(ctx, at)
+
+
+def _window_opening(ctx: ContactContext, at: datetime) -> tuple[datetime | None, str]:
+    start, end = ctx.rules.window_start, ctx.rules.window_end
     opens = localtime.next_window_open(at, ctx.timezone, start, end)
     if opens > at:
         return opens, "outside the borrower's contact hours"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from temporalio.client import WorkflowHandle
 from temporalio.service import RPCError
@@ -13,14 +14,14 @@ from models.case import QUERY_STATE, CaseView
 from models.common import Stage
 
 
-async def state(handle: WorkflowHandle[object, object]) -> CaseView:
+async def state(handle: WorkflowHandle[Any, Any]) -> CaseView:
     view: CaseView = await handle.query(QUERY_STATE, result_type=CaseView)
     return view
 
 
 async def advance_until(
     env: WorkflowEnvironment,
-    handle: WorkflowHandle[object, object],
+    handle: WorkflowHandle[Any, Any],
     reached: Callable[[CaseView], bool],
     *,
     step: timedelta = timedelta(hours=3),
@@ -40,9 +41,7 @@ async def advance_until(
         waited += step
 
 
-async def _query_patiently(
-    env: WorkflowEnvironment, handle: WorkflowHandle[object, object]
-) -> CaseView:
+async def _query_patiently(env: WorkflowEnvironment, handle: WorkflowHandle[Any, Any]) -> CaseView:
     """Query, retrying a few times: right after a continue-as-new the Java test server can
     time out a query while the new run's first task is still pending."""
     for _ in range(5):
@@ -57,7 +56,7 @@ async def _query_patiently(
 
 async def advance_to_stage(
     env: WorkflowEnvironment,
-    handle: WorkflowHandle[object, object],
+    handle: WorkflowHandle[Any, Any],
     stage: Stage,
     **kwargs: timedelta,
 ) -> CaseView:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
@@ -26,9 +27,7 @@ from tests.workflow.test_scenarios import (
 )
 
 
-async def finished_state(
-    env: WorkflowEnvironment, handle: WorkflowHandle[object, object]
-) -> c.CaseView:
+async def finished_state(env: WorkflowEnvironment, handle: WorkflowHandle[Any, Any]) -> c.CaseView:
     """Wait for the case's last run to complete, then read its final state."""
     for _ in range(200):
         description = await handle.describe()

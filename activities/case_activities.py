@@ -1,0 +1,267 @@
+"""Every activity of the case workflow, on one class built with its clients.
+
+The worker builds one ``CaseActivities`` (``from_settings``) and registers ``.all()``: bound
+methods under the names in ``models/activities.py``. Each activity is idempotent, so Temporal may
+retry any of them: contacts through the exactly-once ledger (``activities/contacts.py``), SQL
+writes as upserts on natural keys. Only contracts go in and out, never table rows.
+
+How provider errors reach the workflow (DESIGN §5):
+
+- the number cannot be reached on this channel (invalid, unsubscribed) -> non-retryable
+  ``ContactRejected`` carrying Twilio's code; the workflow records it and falls back;
+- 429 / 5xx / no connection, nothing sent -> the attempt is released and a retryable error
+  raised: Temporal retries with backoff;
+- a timeout after the request may have reached Twilio -> the attempt is ``unknown`` and the
+  activity answers UNKNOWN: never resent;
+- Twilio refuses our own request (credentials, sender, malformed) -> retryable: see
+  ``_misconfigured``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import urlencode
+
+import structlog
+from temporalio import activity
+from temporalio.client import Client
+from temporalio.exceptions import ApplicationError
+from twilio.twiml.voice_response import VoiceResponse
+
+from activities import agents, legal, projection, scan
+from activities.contacts import Attempt, ContactLedger, mask_phone, mask_phones_in
+from activities.db import Database
+from activities.twilio_client import (
+    VOICE_LOCALES,
+    PermanentContactError,
+    ProviderRejectedError,
+    ProviderResult,
+    TransientProviderError,
+    TwilioMessenger,
+    build_twiml,
+)
+from models import activities as act
+from models.case import ContactOutcome
+from models.common import Channel
+from models.settings import Settings
+from models.tables import AttemptStatus
+
+log = structlog.get_logger(__name__)
+
+ERROR_PROVIDER_UNAVAILABLE = "ProviderUnavailable"
+ERROR_PROVIDER_MISCONFIGURED = "ProviderMisconfigured"
+# Said after the call's message while the call listens for one key (as the API's voice script).
+GATHER_PROMPTS = {
+    "zh-CN": "按1承诺还款，按2请求回电。",
+    "en": "Press 1 to promise to pay, or 2 to ask for a call back.",
+}
+
+
+class CaseActivities:
+    def __init__(
+        self,
+        db: Database,
+        messenger: TwilioMessenger,
+        settings: Settings,
+        temporal_client: Client | None = None,
+    ) -> None:
+        self.db = db
+        self.messenger = messenger
+        self.settings = settings
+        self.temporal_client = temporal_client
+        self.ledger = ContactLedger(db)
+        self._base = settings.public_base_url.rstrip("/")
+
+    @classmethod
+    async def from_settings(
+        cls, settings: Settings, *, temporal_client: Client | None = None
+    ) -> CaseActivities:
+        """The database and the Twilio client the settings name (the schema is migrated by the
+        CLI, not here). Built in the running loop: the Twilio client opens an aiohttp session."""
+        messenger = TwilioMessenger(
+            account_sid=settings.twilio_account_sid,
+            auth_token=settings.twilio_auth_token,
+            base_url=settings.twilio_base_url,
+            from_number=settings.twilio_from_number,
+            status_callback_base=settings.public_base_url,
+            timeout_seconds=settings.twilio_timeout_seconds,
+        )
+        return cls(Database(settings.database_url), messenger, settings, temporal_client)
+
+    def all(self) -> list[Callable[..., Any]]:
+        return [
+            self.send_sms,
+            self.place_call,
+            self.assign_field_agents,
+            self.notify_supervisor,
+            self.sync_case,
+            self.hand_off_to_legal,
+            self.scan_overdue_loans,
+        ]
+
+    async def aclose(self) -> None:
+        """Close the Twilio session and the database pool: this object owns its clients."""
+        try:
+            await self.messenger.aclose()
+        finally:
+            await self.db.dispose()
+
+    # ------------------------------------------------------------------ contacts
+
+    @activity.defn(name=act.SEND_SMS)
+    async def send_sms(self, inp: act.SendSmsInput) -> act.ContactResult:
+        callback = self._webhook("status", case_id=inp.case_id)
+
+        def send() -> Awaitable[ProviderResult]:
+            return self.messenger.send_sms(inp.to, inp.body, status_callback=callback)
+
+        return await self._contact(inp.key, inp.case_id, Channel.SMS, inp.to, inp.body, send)
+
+    @activity.defn(name=act.PLACE_CALL)
+    async def place_call(self, inp: act.PlaceCallInput) -> act.ContactResult:
+        try:
+            twiml = self._twiml(inp)
+        except ValueError as exc:  # a locale without a voice: no retry can fix the input
+            raise ApplicationError(str(exc), type="BadContactRequest", non_retryable=True) from exc
+        callback = self._webhook("status", case_id=inp.case_id)
+
+        def send() -> Awaitable[ProviderResult]:
+            return self.messenger.place_call(inp.to, twiml, status_callback=callback)
+
+        return await self._contact(inp.key, inp.case_id, Channel.CALL, inp.to, inp.message, send)
+
+    def _twiml(self, inp: act.PlaceCallInput) -> str:
+        if inp.gather:
+            gather_url = self._webhook("gather", case_id=inp.case_id, locale=inp.locale)
+            prompt = GATHER_PROMPTS.get(inp.locale, GATHER_PROMPTS["en"])
+            return build_twiml(inp.message, inp.locale, gather_action_url=gather_url, prompt=prompt)
+        language = VOICE_LOCALES.get(inp.locale.split("-")[0].lower())
+        if language is None:
+            raise ValueError(f"no voice for locale {inp.locale!r}")
+        response = VoiceResponse()
+        response.say(inp.message, language=language)
+        return str(response.to_xml(xml_declaration=False))
+
+    def _webhook(self, kind: str, **query: str) -> str:
+        return f"{self._base}/webhooks/twilio/{kind}?{urlencode(query)}"
+
+    async def _contact(
+        self,
+        key: str,
+        case_id: str,
+        channel: Channel,
+        to: str,
+        text: str,
+        send: Callable[[], Awaitable[ProviderResult]],
+    ) -> act.ContactResult:
+        """Exactly once per key: claim, send, record. See the module docstring for errors."""
+        logger = log.bind(key=key, case_id=case_id, channel=channel.value, to=mask_phone(to))
+        claim = await self.ledger.claim(key=key, case_id=case_id, channel=channel, to=to, body=text)
+        if claim.previous is not None:
+            return _replay(claim.previous, logger)
+        attempt_id = claim.attempt_id
+        if attempt_id is None:  # a Claim holds one or the other
+            raise RuntimeError(f"the ledger neither claimed nor found {key!r}")
+        try:
+            result = await send()
+        except PermanentContactError as exc:
+            code = None if exc.code is None else str(exc.code)
+            await self.ledger.record_rejected(attempt_id, code, exc.reason)
+            logger.info("contact rejected", code=code, reason=mask_phones_in(exc.reason))
+            raise _rejected(exc.reason, code) from exc
+        except TransientProviderError as exc:
+            if exc.outcome_unknown:
+                reason = f"outcome unknown, not resent: {exc.reason}"
+                await self.ledger.mark_unknown(attempt_id, reason)
+                logger.warning("contact outcome unknown", reason=mask_phones_in(exc.reason))
+                return act.ContactResult(outcome=ContactOutcome.UNKNOWN, reason=reason)
+            await self.ledger.release(attempt_id)
+            logger.info(
+                "provider unavailable; will retry", code=exc.code, reason=mask_phones_in(exc.reason)
+            )
+            raise ApplicationError(
+                f"Twilio is unavailable ({exc.code}): {exc.reason}",
+                type=ERROR_PROVIDER_UNAVAILABLE,
+            ) from exc
+        except ProviderRejectedError as exc:
+            await self.ledger.release(attempt_id)
+            raise _misconfigured(exc, logger) from exc
+        await self.ledger.record_sent(attempt_id, result.sid)
+        logger.info("contact sent", sid=result.sid, status=result.status)
+        return act.ContactResult(outcome=ContactOutcome.SENT, provider_sid=result.sid)
+
+    # ------------------------------------------------------------------ bookkeeping
+
+    @activity.defn(name=act.ASSIGN_FIELD_AGENTS)
+    async def assign_field_agents(self, inp: act.AssignAgentsInput) -> act.AssignAgentsResult:
+        result = await agents.assign_field_agents(self.db, inp)
+        log.info(
+            "field agents",
+            case_id=inp.case_id,
+            region=inp.region,
+            day=inp.visit_day.isoformat(),
+            agents=result.agents,
+            reason=result.reason,
+        )
+        return result
+
+    @activity.defn(name=act.NOTIFY_SUPERVISOR)
+    async def notify_supervisor(self, inp: act.SupervisorAlert) -> None:
+        """A log line at WARNING for the supervisors' alerting to pick up.
+
+        Nothing is written to SQL here: the workflow records the same alert as an ``alert``
+        case event (with its own seq) in the projection ``sync_case`` stores, so ``case_events``
+        already holds it exactly once; a second row from here would need a seq of its own.
+        """
+        log.warning(
+            "supervisor alert",
+            key=inp.key,
+            case_id=inp.case_id,
+            loan_id=inp.loan_id,
+            kind=inp.kind,
+            message=inp.message,
+        )
+
+    @activity.defn(name=act.SYNC_CASE)
+    async def sync_case(self, inp: act.CaseProjection) -> None:
+        await projection.sync_case(self.db, inp)
+
+    @activity.defn(name=act.HAND_OFF_TO_LEGAL)
+    async def hand_off_to_legal(self, inp: act.LegalHandoffInput) -> act.LegalHandoffResult:
+        result = await legal.hand_off_to_legal(self.db, inp)
+        log.info("case handed to legal", case_id=inp.case_id, reference=result.reference)
+        return result
+
+    @activity.defn(name=act.SCAN_OVERDUE_LOANS)
+    async def scan_overdue_loans(self, inp: act.ScanInput) -> act.ScanResult:
+        return await scan.scan_overdue_loans(self.db, self.temporal_client, self.settings, inp)
+
+
+def _replay(previous: Attempt, logger: Any) -> act.ContactResult:
+    """The answer an earlier attempt for the same key already earned; nothing is sent."""
+    logger.info("contact already attempted; not sent again", status=previous.status.value)
+    if previous.status is AttemptStatus.REJECTED:
+        raise _rejected(previous.reason, previous.error_code)
+    if previous.status is AttemptStatus.UNKNOWN:
+        return act.ContactResult(outcome=ContactOutcome.UNKNOWN, reason=previous.reason)
+    return act.ContactResult(outcome=ContactOutcome.SENT, provider_sid=previous.provider_sid)
+
+
+def _rejected(reason: str, code: str | None) -> ApplicationError:
+    return ApplicationError(reason, code, type=act.ERROR_CONTACT_REJECTED, non_retryable=True)
+
+
+def _misconfigured(exc: ProviderRejectedError, logger: Any) -> ApplicationError:
+    """Twilio refused *our* request: bad credentials, a sender we may not use, a malformed call.
+
+    Not the borrower's fault, so no fallback to another channel (it would fail the same way),
+    and not non-retryable either: that would end the contact for good. Retrying with backoff
+    keeps the case waiting on this step while an operator fixes the configuration and restarts
+    the workers; the workflow's schedule-to-close deadline bounds how long.
+    """
+    logger.error("Twilio refused our request; check the Twilio settings", code=exc.code)
+    return ApplicationError(
+        f"Twilio refused the request ({exc.code}): {exc.reason}; check the Twilio settings",
+        type=ERROR_PROVIDER_MISCONFIGURED,
+    )
