@@ -1,0 +1,204 @@
+"""The compliance gate as pure functions: windows in the borrower's zone, caps, blocks."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from models.case import ContactOutcome, ContactRecord
+from models.common import Channel
+from models.strategy import ComplianceRules
+from workflows import localtime
+from workflows.compliance import ContactContext, Verdict, decide
+
+RULES = ComplianceRules()
+DAY = 86_400
+
+
+def ctx(
+    at: datetime, channel: Channel = Channel.SMS, tz: str = "Asia/Shanghai", **kw: object
+) -> ContactContext:
+    return ContactContext(channel=channel, at=at, timezone=tz, rules=RULES, day_seconds=DAY, **kw)  # type: ignore[arg-type]
+
+
+def record(
+    at: datetime,
+    channel: Channel,
+    outcome: ContactOutcome = ContactOutcome.SENT,
+    connected: bool = False,
+) -> ContactRecord:
+    return ContactRecord(
+        key=f"k/{at.isoformat()}",
+        channel=channel,
+        purpose="t",
+        at=at,
+        outcome=outcome,
+        connected=connected,
+    )
+
+
+def test_contact_at_2330_local_is_deferred_to_0800_next_day_in_shanghai() -> None:
+    """23:30 in Shanghai (no DST) waits for 08:00 the next local morning."""
+    at = localtime.local_to_utc(date(2026, 12, 3), time(23, 30), "Asia/Shanghai")
+    decision = decide(ctx(at))
+    assert decision.verdict is Verdict.DEFER
+    assert decision.until == localtime.local_to_utc(date(2026, 12, 4), time(8, 0), "Asia/Shanghai")
+    assert decision.until == datetime(2026, 12, 4, 0, 0, tzinfo=UTC)
+    assert "contact hours" in decision.reason
+
+
+def test_contact_at_2330_before_spring_forward_lands_on_0800_daylight_time() -> None:
+    """New York, the night before DST starts: 08:00 next day is 12:00 UTC, not 13:00."""
+    at = localtime.local_to_utc(date(2027, 3, 13), time(23, 30), "America/New_York")
+    assert at == datetime(2027, 3, 14, 4, 30, tzinfo=UTC)  # 23:30 EST
+    decision = decide(ctx(at, tz="America/New_York"))
+    assert decision.verdict is Verdict.DEFER
+    assert decision.until == datetime(2027, 3, 14, 12, 0, tzinfo=UTC)  # 08:00 EDT
+    assert localtime.to_local(decision.until, "America/New_York").time() == time(8, 0)
+
+
+def test_contact_at_2330_before_fall_back_lands_on_0800_standard_time() -> None:
+    """Berlin, the night DST ends: 08:00 next day is 07:00 UTC."""
+    at = localtime.local_to_utc(date(2026, 10, 24), time(23, 30), "Europe/Berlin")
+    decision = decide(ctx(at, tz="Europe/Berlin"))
+    assert decision.until == datetime(2026, 10, 25, 7, 0, tzinfo=UTC)
+
+
+def test_early_morning_waits_for_same_day_window() -> None:
+    """06:00 local waits two hours, not a day."""
+    at = localtime.local_to_utc(date(2026, 12, 3), time(6, 0), "Asia/Shanghai")
+    assert decide(ctx(at)).until == localtime.local_to_utc(
+        date(2026, 12, 3), time(8, 0), "Asia/Shanghai"
+    )
+
+
+def test_inside_window_sends_now() -> None:
+    at = localtime.local_to_utc(date(2026, 12, 3), time(9, 30), "Asia/Shanghai")
+    assert decide(ctx(at)).verdict is Verdict.SEND
+
+
+def test_blocks_name_their_reason() -> None:
+    at = localtime.local_to_utc(date(2026, 12, 3), time(10, 0), "Asia/Shanghai")
+    assert (
+        decide(ctx(at, opted_out=frozenset({Channel.SMS}))).reason
+        == "the borrower opted out of sms"
+    )
+    assert decide(ctx(at, cease_contact=True)).reason == "the borrower asked us to cease contact"
+    assert (
+        decide(ctx(at, consent=frozenset({Channel.CALL}))).reason == "no consent to contact by sms"
+    )
+    assert decide(ctx(at, terminal=True)).verdict is Verdict.BLOCK
+    assert "dispute" in decide(ctx(at, dispute_open=True)).reason
+    # Opting out of SMS does not stop calls.
+    assert decide(ctx(at, Channel.CALL, opted_out=frozenset({Channel.SMS}))).verdict is Verdict.SEND
+
+
+def test_hardship_pause_defers_until_its_end_then_the_window() -> None:
+    at = localtime.local_to_utc(date(2026, 12, 3), time(10, 0), "Asia/Shanghai")
+    end = localtime.local_to_utc(date(2026, 12, 17), time(2, 0), "Asia/Shanghai")
+    decision = decide(ctx(at, hardship_until=end))
+    assert decision.until == localtime.local_to_utc(date(2026, 12, 17), time(8, 0), "Asia/Shanghai")
+    assert "hardship" in decision.reason
+
+
+def test_second_sms_in_a_day_waits_for_the_rolling_day() -> None:
+    first = localtime.local_to_utc(date(2026, 12, 3), time(9, 30), "Asia/Shanghai")
+    decision = decide(ctx(first + timedelta(hours=2), log=[record(first, Channel.SMS)]))
+    assert decision.verdict is Verdict.DEFER
+    assert decision.until == first + timedelta(days=1)
+    assert "SMS daily cap" in decision.reason
+
+
+def test_no_call_within_seven_days_of_a_conversation() -> None:
+    talk = localtime.local_to_utc(date(2026, 12, 3), time(10, 0), "Asia/Shanghai")
+    decision = decide(
+        ctx(
+            talk + timedelta(days=2),
+            Channel.CALL,
+            log=[record(talk, Channel.CALL, ContactOutcome.ANSWERED, connected=True)],
+        )
+    )
+    assert decision.until == talk + timedelta(days=7)
+
+
+def test_unknown_outcomes_count_against_caps() -> None:
+    """A send whose outcome is unknown may have reached the borrower: it counts."""
+    first = localtime.local_to_utc(date(2026, 12, 3), time(9, 30), "Asia/Shanghai")
+    log = [record(first, Channel.SMS, ContactOutcome.UNKNOWN)]
+    assert decide(ctx(first + timedelta(hours=1), log=log)).verdict is Verdict.DEFER
+
+
+def test_transactional_message_ignores_caps_but_not_window_or_opt_out() -> None:
+    first = localtime.local_to_utc(date(2026, 12, 3), time(9, 30), "Asia/Shanghai")
+    log = [record(first, Channel.SMS)]
+    assert (
+        decide(ctx(first + timedelta(hours=1), log=log, transactional=True, terminal=True)).verdict
+        is Verdict.SEND
+    )
+    late = localtime.local_to_utc(date(2026, 12, 3), time(22, 0), "Asia/Shanghai")
+    assert decide(ctx(late, transactional=True)).verdict is Verdict.DEFER
+    assert (
+        decide(ctx(first, transactional=True, opted_out=frozenset({Channel.SMS}))).verdict
+        is Verdict.BLOCK
+    )
+
+
+ZONES = [
+    "Asia/Shanghai",
+    "America/New_York",
+    "Europe/Berlin",
+    "Australia/Lord_Howe",
+    "Asia/Kolkata",
+]
+START = datetime(2026, 10, 20, tzinfo=UTC)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    tz=st.sampled_from(ZONES),
+    requests=st.lists(
+        st.tuples(
+            st.integers(min_value=0, max_value=40 * 24 * 60),  # minutes after START
+            st.sampled_from([Channel.SMS, Channel.CALL]),
+            st.booleans(),  # whether a call connected
+        ),
+        min_size=1,
+        max_size=60,
+    ),
+)
+def test_no_schedule_the_gate_approves_ever_breaks_a_rule(
+    tz: str, requests: list[tuple[int, Channel, bool]]
+) -> None:
+    """Property: follow every verdict (send now, or at the deferred time) and check the log."""
+    log: list[ContactRecord] = []
+    for minutes, channel, connected in sorted(requests, key=lambda r: r[0]):
+        at = max(START + timedelta(minutes=minutes), log[-1].at if log else START)
+        decision = decide(ctx(at, channel, tz=tz, log=log))
+        if decision.verdict is Verdict.BLOCK:
+            continue
+        when = decision.until if decision.verdict is Verdict.DEFER else at
+        assert when is not None
+        # The gate must approve the time it deferred to.
+        assert decide(ctx(when, channel, tz=tz, log=log)).verdict is Verdict.SEND
+        log.append(record(when, channel, connected=connected and channel is Channel.CALL))
+    _assert_rules_hold(log, tz)
+
+
+def _assert_rules_hold(log: list[ContactRecord], tz: str) -> None:
+    day, week = timedelta(days=1), timedelta(days=7)
+    for rec in log:
+        local = localtime.to_local(rec.at, tz).time()
+        assert RULES.window_start <= local < RULES.window_end
+        same = [r for r in log if r.channel is rec.channel and rec.at - day < r.at <= rec.at]
+        same_week = [r for r in log if r.channel is rec.channel and rec.at - week < r.at <= rec.at]
+        if rec.channel is Channel.SMS:
+            assert len(same) <= RULES.max_sms_day
+            assert len(same_week) <= RULES.max_sms_7d
+        else:
+            assert len(same_week) <= RULES.max_call_attempts_7d
+            assert len([r for r in same if r.connected]) <= RULES.max_connected_calls_day
+            assert len([r for r in same if not r.connected]) <= RULES.max_unanswered_calls_day
+            earlier_talks = [r for r in log if r.connected and r.at < rec.at]
+            assert all(rec.at - t.at >= week for t in earlier_talks)
