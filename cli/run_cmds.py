@@ -85,6 +85,33 @@ def setup_temporal() -> None:
         raise typer.Exit(1) from exc
     names = ", ".join(added) if added else "none (all present)"
     typer.echo(f"search attributes on {settings.temporal_namespace}: added {names}")
+    days = asyncio.run(apply_history_retention(settings))
+    typer.echo(f"closed-case history retention on {settings.temporal_namespace}: {days} days")
+
+
+async def apply_history_retention(settings: Settings) -> int:
+    """Keep closed cases' histories for ``history_retention_days`` (conduct rules: 5+ years).
+
+    Export and archive before that horizon (``collectflow audit export``): the namespace
+    deletes a closed case's history once its retention has passed.
+    """
+    from google.protobuf.duration_pb2 import Duration
+    from temporalio.api.namespace.v1 import NamespaceConfig
+    from temporalio.api.workflowservice.v1 import UpdateNamespaceRequest
+
+    from workers.temporal import connect
+
+    client = await connect(settings.temporal_address, settings.temporal_namespace)
+    days = settings.history_retention_days
+    await client.workflow_service.update_namespace(
+        UpdateNamespaceRequest(
+            namespace=settings.temporal_namespace,
+            config=NamespaceConfig(
+                workflow_execution_retention_ttl=Duration(seconds=days * 86_400)
+            ),
+        )
+    )
+    return days
 
 
 class SearchAttributeConflict(Exception):

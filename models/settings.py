@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     task_queue: str = "collectflow-cases"
     messaging_task_queue: str = "collectflow-messaging"
     # Twilio's long-code pace is about one message a second; tests and simulate lift it.
+    # The worker's Temporal SDK metrics (Prometheus); empty turns the endpoint off.
+    worker_metrics_address: str = "127.0.0.1:9464"
     # None lifts the limit (tests, simulate: the sandbox is local).
     messaging_rate_per_second: float | None = Field(default=1.0, gt=0)
 

@@ -14,20 +14,24 @@ from typing import Any
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 
 from models import activities as act
 from workflows.case import CollectionCase
 from workflows.sandbox import workflow_runner
+from workflows.scan import OverdueScan
 
-WORKFLOWS: Sequence[type] = (CollectionCase,)
+WORKFLOWS: Sequence[type] = (CollectionCase, OverdueScan)
 MESSAGING_ACTIVITIES = frozenset({act.SEND_SMS, act.PLACE_CALL})
 
 
-async def connect(address: str, namespace: str = "default") -> Client:
+async def connect(
+    address: str, namespace: str = "default", runtime: Runtime | None = None
+) -> Client:
     """Every client uses the pydantic converter: Decimal and datetime must round-trip."""
     return await Client.connect(
-        address, namespace=namespace, data_converter=pydantic_data_converter
+        address, namespace=namespace, data_converter=pydantic_data_converter, runtime=runtime
     )
 
 

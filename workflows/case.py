@@ -97,6 +97,7 @@ class CollectionCase:
     @workflow.run
     async def run(self, inp: c.CaseInput) -> c.CaseView:
         if self._fresh:
+            self._count("collectflow_cases_started", strategy=self.strategy.id)
             self._event(
                 act.CaseEventKind.OPENED,
                 f"case opened on strategy {self.strategy.id} v{self.strategy.version}",
@@ -665,6 +666,7 @@ class CollectionCase:
         if reason:
             details["reason"] = reason
         self._event(act.CaseEventKind.CONTACT, summary, details=details)
+        self._count("collectflow_contacts", channel=channel.value, outcome=outcome.value)
         workflow.logger.info("contact %s", summary, extra={"case_id": self.s.case_id})
 
     async def _alert(self, kind: str, message: str) -> None:
@@ -808,7 +810,12 @@ class CollectionCase:
 
     # ------------------------------------------------------------------ state changes
 
+    def _count(self, name: str, **labels: str) -> None:
+        """Bump a counter on the worker's metrics endpoint; the SDK skips it during replay."""
+        workflow.metric_meter().create_counter(name).add(1, labels)
+
     def _enter(self, stage: Stage, reason: str, actor: Actor = SYSTEM_ACTOR) -> None:
+        self._count("collectflow_stage_transitions", stage=stage.value)
         previous = self.s.stage
         self.s.stage = stage
         self._epoch += 1
@@ -908,6 +915,7 @@ class CollectionCase:
             )
         )
         self.s.paid_total += inp.amount
+        self._count("collectflow_payments")
         self.s.balance = max(ZERO, self.s.amount_overdue - self.s.paid_total)
         self._event(
             act.CaseEventKind.PAYMENT,
