@@ -21,6 +21,7 @@ class Action(StrEnum):
     LIST_CASES = "list_cases"
     READ_CASE = "read_case"
     READ_HISTORY = "read_history"
+    EXPORT_CASE = "export_case"
     PAYMENT = "payment"
     SCHEDULE_VISIT = "schedule_visit"
     VISIT_OUTCOME = "visit_outcome"
@@ -39,6 +40,7 @@ PHRASES: Mapping[Action, str] = {
     Action.LIST_CASES: "list cases",
     Action.READ_CASE: "read cases",
     Action.READ_HISTORY: "read case histories",
+    Action.EXPORT_CASE: "export cases for audit",
     Action.PAYMENT: "record payments",
     Action.SCHEDULE_VISIT: "schedule visits",
     Action.VISIT_OUTCOME: "record visit outcomes",
@@ -65,13 +67,14 @@ _OPERATOR_ACTIONS = frozenset(
 )
 _READS = frozenset({Action.LIST_CASES, Action.READ_CASE, Action.READ_HISTORY})
 
-# The role table. Operators and supervisors read the cases they work on; auditors only read;
-# the loan system (system) only reports overdue loans and payments.
+# The role table. Operators and supervisors read the cases they work on; auditors only read
+# (and export, as do supervisors); the loan system (system) only reports overdue loans and
+# payments.
 ROLE_ACTIONS: Mapping[Role, frozenset[Action]] = {
     Role.SYSTEM: frozenset({Action.OVERDUE_EVENT, Action.PAYMENT}),
     Role.OPERATOR: _OPERATOR_ACTIONS | _READS,
-    Role.SUPERVISOR: _OPERATOR_ACTIONS | _READS | {Action.ESCALATION},
-    Role.AUDITOR: _READS,
+    Role.SUPERVISOR: _OPERATOR_ACTIONS | _READS | {Action.ESCALATION, Action.EXPORT_CASE},
+    Role.AUDITOR: _READS | {Action.EXPORT_CASE},
     Role.ADMIN: frozenset(Action),
 }
 

@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_valid
 from pydantic.json_schema import SkipJsonSchema
 
 from api.strategies import NAME_PATTERN
+from audit.export import Manifest
+from audit.timeline import TimelineEntry
 from models import case as c
 from models.common import SYSTEM_ACTOR, Actor, Borrower, Loan, Stage
 
@@ -272,3 +274,141 @@ class Health(BaseModel):
     status: str = Field(description="ok when every component is reachable, else degraded")
     temporal: Component
     database: Component
+
+
+# ---------------------------------------------------------------- audit
+
+_RUN = "0193a7c2-5f1e-7b3a-9c41-2d8e6f0a1b23"
+HISTORY_EXAMPLE: dict[str, Any] = {
+    "case_id": "case-L-1001",
+    "loan_id": "L-1001",
+    "runs": 1,
+    "entries": [
+        {
+            "at": "2026-11-21T01:00:00.120000Z",
+            "run": 1,
+            "run_id": _RUN,
+            "event_id": 1,
+            "seq": None,
+            "source": "workflow",
+            "stage": "reminding",
+            "kind": "workflow_started",
+            "actor_id": None,
+            "actor_role": None,
+            "summary": "case started on strategy default v1",
+            "details": {
+                "workflow_type": "CollectionCase",
+                "task_queue": "collectflow",
+                "strategy_id": "default",
+                "strategy_version": "1",
+                "loan_id": "L-1001",
+                "borrower_id": "B-77",
+                "amount_overdue": "1530.50",
+            },
+        },
+        {
+            "at": "2026-11-21T01:00:00.130000Z",
+            "run": 1,
+            "run_id": _RUN,
+            "event_id": 5,
+            "seq": 2,
+            "source": "case_event",
+            "stage": "reminding",
+            "kind": "contact",
+            "actor_id": "system",
+            "actor_role": "system",
+            "summary": "sms reminder-0 deferred until 2026-11-21T09:00:00+08:00 (quiet hours)",
+            "details": {
+                "step": "reminder-0",
+                "outcome": "deferred",
+                "until": "2026-11-21T09:00:00+08:00",
+            },
+        },
+        {
+            "at": "2026-11-21T02:14:09.551000Z",
+            "run": 1,
+            "run_id": _RUN,
+            "event_id": 12,
+            "seq": None,
+            "source": "update",
+            "stage": "reminding",
+            "kind": "add_note",
+            "actor_id": "op-7",
+            "actor_role": "operator",
+            "summary": "update add_note by op-7 (operator): text=left a voicemail",
+            "details": {"text": "left a voicemail", "update_id": "note:7f3c"},
+        },
+    ],
+}
+
+
+class TemporalHistory(BaseModel):
+    """``?format=temporal``: one run's raw history as ``WorkflowHistory.to_json`` writes it."""
+
+    model_config = ConfigDict(extra="allow")
+
+    events: list[dict[str, Any]]
+
+
+class CaseHistory(BaseModel):
+    """The audit timeline of a case, the same as ``collectflow audit timeline LOAN_ID --json``
+    gives (both come from ``audit.timeline``)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [HISTORY_EXAMPLE]})
+
+    case_id: str
+    loan_id: str
+    runs: int = Field(description="how many runs the case has had (continue-as-new followed)")
+    entries: list[TimelineEntry] = Field(description="in order: run by run, then by time")
+
+
+_DIGEST = "9f2c0b6e8a1d4c3b7e5f6a8d9c0b1a2e3f4d5c6b7a8e9f0d1c2b3a4e5f6d7c8b"
+EXPORT_EXAMPLE: dict[str, Any] = {
+    "manifest": {
+        "format": "collectflow-audit-export/1",
+        "workflow_id": "case-L-1001",
+        "exported_at": "2027-01-05T08:00:00Z",
+        "runs": [
+            {
+                "run_id": _RUN,
+                "file": f"history-{_RUN}.json",
+                "events": 3,
+                "event_chain": [_DIGEST, _DIGEST, _DIGEST],
+            }
+        ],
+        "files": [
+            {"name": f"history-{_RUN}.json", "sha256": _DIGEST, "size": 2480},
+            {"name": "timeline.json", "sha256": _DIGEST, "size": 612},
+        ],
+        "timeline_chain": [
+            {"index": 0, "run_id": _RUN, "event_id": 1, "seq": None, "hash": _DIGEST}
+        ],
+        "timeline_head": _DIGEST,
+        "seal": _DIGEST,
+    },
+    "files": {
+        f"history-{_RUN}.json": '{"events": [{"eventId": "1", "eventType": '
+        '"EVENT_TYPE_WORKFLOW_EXECUTION_STARTED", "...": "..."}]}',
+        "timeline.json": '[\n{"actor_id":null,"at":"2026-11-21T01:00:00.120000Z","...":"..."}\n]\n',
+    },
+}
+
+
+class CaseExport(BaseModel):
+    """The verifiable export of ``collectflow audit export``, in one JSON document.
+
+    To check it, write each of ``files`` byte for byte (UTF-8) under its name into an empty
+    directory, write ``manifest`` as ``manifest.json`` the way the CLI does (``json.dumps(...,
+    indent=2, sort_keys=True, ensure_ascii=False)`` plus a newline; ``audit.export.ExportBundle``
+    does all of this), then run ``collectflow audit verify DIR``."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [EXPORT_EXAMPLE]})
+
+    manifest: Manifest = Field(
+        description="SHA-256 of every file, hash chains over history events and timeline "
+        "entries, and a seal over the manifest itself"
+    )
+    files: dict[str, str] = Field(
+        description="file name -> exact content: history-<run_id>.json per run (the raw "
+        "Temporal history, WorkflowHistory.to_json) and timeline.json"
+    )

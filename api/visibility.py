@@ -1,7 +1,7 @@
 """Listing cases through Temporal visibility and the case search attributes.
 
-The attribute names are the workflow's (``workflows/case.py`` upserts them); they are repeated
-here so the API does not import workflow code.
+The attribute names come from ``models.case`` (``SA_NAME_*``), shared with the workflow that
+upserts them, so the API does not import workflow code.
 """
 
 from __future__ import annotations
@@ -12,14 +12,15 @@ from temporalio.client import WorkflowExecution
 from temporalio.common import SearchAttributeKey
 
 from api.schemas import CaseSummary
+from models import case as c
 from models.common import WORKFLOW_TYPE, Stage
 
-SA_STAGE = SearchAttributeKey.for_keyword("CaseStage")
-SA_DPD = SearchAttributeKey.for_int("DaysPastDue")
-SA_REGION = SearchAttributeKey.for_keyword("Region")
-SA_AGENTS = SearchAttributeKey.for_keyword_list("AssignedAgents")
-SA_BALANCE = SearchAttributeKey.for_float("Balance")
-SA_STRATEGY = SearchAttributeKey.for_keyword("StrategyId")
+SA_STAGE = SearchAttributeKey.for_keyword(c.SA_NAME_STAGE)
+SA_DPD = SearchAttributeKey.for_int(c.SA_NAME_DPD)
+SA_REGION = SearchAttributeKey.for_keyword(c.SA_NAME_REGION)
+SA_AGENTS = SearchAttributeKey.for_keyword_list(c.SA_NAME_AGENTS)
+SA_BALANCE = SearchAttributeKey.for_float(c.SA_NAME_BALANCE)
+SA_STRATEGY = SearchAttributeKey.for_keyword(c.SA_NAME_STRATEGY)
 
 # Filter values go into the query text, so they are restricted to characters that cannot
 # close a string literal; the routes validate them against this pattern (422 otherwise).

@@ -12,6 +12,10 @@ canonical JSON = sorted keys, no spaces, UTF-8. The last link of the timeline ch
 stands for the whole case: write it down somewhere else (a ticket, a ledger) and any later edit of
 the export is provable. :func:`verify_export` names the file and, where it can, the first entry or
 history event whose link breaks.
+
+:func:`build_export` makes the whole export in memory (the API serves it as JSON);
+:func:`export_case` writes it to a directory. Both hash with the same code, so a bundle written
+out with :meth:`ExportBundle.write` verifies exactly like a directory from ``export_case``.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import hashlib
 import json
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -110,7 +115,8 @@ def _seal(manifest: Manifest) -> str:
     return sha256_hex(canonical_json(manifest.model_dump(mode="json", exclude={"seal"})).encode())
 
 
-def _manifest_bytes(manifest: Manifest) -> bytes:
+def manifest_bytes(manifest: Manifest) -> bytes:
+    """``manifest.json`` exactly as written: 2-space indent, sorted keys, UTF-8, final newline."""
     text = json.dumps(
         manifest.model_dump(mode="json"), indent=2, sort_keys=True, ensure_ascii=False
     )
@@ -129,34 +135,49 @@ def history_file_name(run_id: str) -> str:
 # ---------------------------------------------------------------- export
 
 
-def export_case(
+@dataclass(frozen=True)
+class ExportBundle:
+    """A whole export in memory: the sealed manifest and every other file's exact bytes."""
+
+    manifest: Manifest
+    files: dict[str, bytes]
+
+    def write(self, out_dir: Path) -> None:
+        """Write the files and ``manifest.json`` into ``out_dir`` (created if missing)."""
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for name, data in self.files.items():
+            (out_dir / name).write_bytes(data)
+        (out_dir / MANIFEST).write_bytes(manifest_bytes(self.manifest))
+
+
+def build_export(
     histories: Sequence[WorkflowHistory],
     timeline: Sequence[TimelineEntry],
-    out_dir: Path,
     *,
     exported_at: datetime | None = None,
-) -> Manifest:
-    """Write one case's export into ``out_dir`` (created if missing) and return its manifest."""
+) -> ExportBundle:
+    """One case's export, in memory: ``history-<run_id>.json`` per run, ``timeline.json``, and
+    the manifest sealing them."""
     if not histories:
         raise ValueError("nothing to export: no histories given")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    files: list[FileDigest] = []
+    files: dict[str, bytes] = {}
+    digests: list[FileDigest] = []
 
-    def write(name: str, data: bytes) -> None:
-        (out_dir / name).write_bytes(data)
-        files.append(FileDigest(name=name, sha256=sha256_hex(data), size=len(data)))
+    def add(name: str, data: bytes) -> None:
+        files[name] = data
+        digests.append(FileDigest(name=name, sha256=sha256_hex(data), size=len(data)))
 
     runs = []
     for history in histories:
         run_id = history_run_id(history)
         name = history_file_name(run_id)
-        write(name, history.to_json().encode())
+        add(name, history.to_json().encode())
         events = history.to_json_dict().get("events", [])
         runs.append(
             RunRecord(run_id=run_id, file=name, events=len(events), event_chain=chain(events))
         )
     entries = [entry.model_dump(mode="json") for entry in timeline]
-    write(TIMELINE, _timeline_bytes(entries))
+    add(TIMELINE, _timeline_bytes(entries))
     links = [
         ChainLink(index=i, run_id=e.run_id, event_id=e.event_id, seq=e.seq, hash=link)
         for i, (e, link) in enumerate(zip(timeline, chain(entries), strict=True))
@@ -165,13 +186,25 @@ def export_case(
         workflow_id=histories[0].workflow_id,
         exported_at=exported_at or datetime.now(UTC),
         runs=runs,
-        files=files,
+        files=digests,
         timeline_chain=links,
         timeline_head=links[-1].hash if links else GENESIS,
     )
     manifest.seal = _seal(manifest)
-    (out_dir / MANIFEST).write_bytes(_manifest_bytes(manifest))
-    return manifest
+    return ExportBundle(manifest=manifest, files=files)
+
+
+def export_case(
+    histories: Sequence[WorkflowHistory],
+    timeline: Sequence[TimelineEntry],
+    out_dir: Path,
+    *,
+    exported_at: datetime | None = None,
+) -> Manifest:
+    """Write one case's export into ``out_dir`` (created if missing) and return its manifest."""
+    bundle = build_export(histories, timeline, exported_at=exported_at)
+    bundle.write(out_dir)
+    return bundle.manifest
 
 
 def load_export(directory: Path) -> tuple[Manifest, list[WorkflowHistory]]:
@@ -277,7 +310,7 @@ def _read_manifest(directory: Path, result: VerifyResult) -> Manifest | None:
         result.problems.append(
             Problem(file=MANIFEST, message="contents do not match the manifest's seal")
         )
-    elif raw != _manifest_bytes(manifest):
+    elif raw != manifest_bytes(manifest):
         result.problems.append(
             Problem(file=MANIFEST, message="bytes differ from the sealed manifest")
         )

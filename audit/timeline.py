@@ -6,19 +6,23 @@ Temporal's history is the source of truth. The timeline reads it across every ru
 - every ``CaseEvent`` the workflow sent to the read model in its ``sync_case`` activity inputs:
   contact decisions (sent / deferred until / blocked and why), stage transitions, payments,
   operator actions with their actor (``source="case_event"``);
-- every accepted update with its decoded input and actor (``source="update"``); rejected updates
-  never change a case and are left out;
+- every accepted update with its decoded input and actor (``source="update"``), and an
+  ``update_failed`` entry when an accepted update's handler failed; rejected updates never
+  change a case and are left out;
 - every signal with its input (``source="signal"``);
+- activities that failed for good or timed out, after their retries (``source="activity"``);
 - timers started, fired and cancelled (``source="timer"``);
-- each run's start (strategy id and version in force), continue-as-new and end
-  (``source="workflow"``).
+- each run's start (strategy id and version in force), continue-as-new and end, and failed
+  workflow tasks (a code fault, a non-deterministic change, a reset) (``source="workflow"``).
 
 An operator action therefore appears twice, once as the update that asked for it and once as the
 case events it caused; ``source`` tells them apart. Case events are de-duplicated by their
 case-wide sequence number (a reset run repeats its predecessor's events).
 
-Entries are ordered run by run (first run first), within a run by the time of the history event
-that carries them, then its event id, then the case-event sequence within one ``sync_case``.
+Each entry names its run by id and by number (``run``: 1 for the first run handed in, 2 for
+the run it continued as, ...). Entries are ordered run by run (first run first), within a run
+by the time of the history event that carries them, then its event id, then the case-event
+sequence within one ``sync_case``.
 ``at`` is when the thing happened: for a case event, the workflow time at which the workflow
 decided it, which can be a little earlier than the history event that reported it.
 
@@ -36,6 +40,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from temporalio.api.common.v1 import Payloads
+from temporalio.api.enums.v1 import RetryState, WorkflowTaskFailedCause
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -45,7 +50,7 @@ from models import activities as act
 from models import case as c
 from models.common import Actor, Stage
 
-Source = Literal["case_event", "update", "signal", "timer", "workflow"]
+Source = Literal["case_event", "update", "signal", "activity", "timer", "workflow"]
 
 UPDATE_INPUTS: dict[str, type[BaseModel]] = {
     c.UPDATE_PAYMENT: c.PaymentInput,
@@ -76,6 +81,7 @@ class TimelineEntry(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     at: datetime
+    run: int = Field(description="1 for the first run of the case, 2 after a continue-as-new, ...")
     run_id: str
     event_id: int = Field(description="the history event that carries this entry, in its run")
     seq: int | None = Field(default=None, description="the case event's case-wide sequence")
@@ -113,6 +119,10 @@ class _Reader:
         self.stage: str | None = None
         self.seen_seqs: set[int] = set()
         self.seen_updates: set[str] = set()
+        self.failed_updates: set[str] = set()
+        # (run, event id) of an accepted update / a scheduled activity -> what it was
+        self.updates: dict[tuple[int, int], tuple[str, Actor | None]] = {}
+        self.activities: dict[tuple[int, int], str] = {}
         self.entries: list[tuple[tuple[int, datetime, int, int], TimelineEntry]] = []
 
     # -- decoding
@@ -141,6 +151,7 @@ class _Reader:
 
     def entry(
         self,
+        run: int,
         run_id: str,
         event: HistoryEvent,
         source: Source,
@@ -152,6 +163,7 @@ class _Reader:
     ) -> TimelineEntry:
         return TimelineEntry(
             at=_event_time(event),
+            run=run + 1,
             run_id=run_id,
             event_id=event.event_id,
             source=source,
@@ -181,6 +193,8 @@ class _Reader:
             extra = {"identity": sig.identity} if sig.identity else {}
         value, problem = self.decode(args, hint)
         actor = _actor(value)
+        if source == "update":
+            self.updates[(run, event.event_id)] = (name, actor)
         if isinstance(value, BaseModel):
             fields = value.model_dump(mode="json", exclude={"actor"})
         elif isinstance(value, dict):
@@ -197,8 +211,81 @@ class _Reader:
         self.add(
             run,
             event,
-            self.entry(run_id, event, source, name, summary, details=details, actor=actor),
+            self.entry(run, run_id, event, source, name, summary, details=details, actor=actor),
         )
+
+    def update_completed(self, run: int, run_id: str, event: HistoryEvent) -> None:
+        """An accepted update whose handler then failed: the action did not happen."""
+        attrs = event.workflow_execution_update_completed_event_attributes
+        update_id = attrs.meta.update_id
+        if not attrs.outcome.HasField("failure") or update_id in self.failed_updates:
+            return
+        self.failed_updates.add(update_id)
+        name, actor = self.updates.get((run, attrs.accepted_event_id), ("update", None))
+        message = attrs.outcome.failure.message
+        details = {"update": name, "update_id": update_id, "failure": message}
+        summary = f"update {name} failed after it was accepted: {message}"
+        self.add(
+            run,
+            event,
+            self.entry(
+                run, run_id, event, "update", "update_failed", summary, details=details, actor=actor
+            ),
+        )
+
+    def activity_scheduled(self, run: int, run_id: str, event: HistoryEvent) -> None:
+        name = event.activity_task_scheduled_event_attributes.activity_type.name
+        self.activities[(run, event.event_id)] = name
+        if name == act.SYNC_CASE:
+            self.case_events(run, run_id, event)
+
+    def activity_failed(self, run: int, run_id: str, event: HistoryEvent) -> None:
+        """An activity that failed for good (retries exhausted or non-retryable) or timed out."""
+        if event.HasField("activity_task_failed_event_attributes"):
+            failed = event.activity_task_failed_event_attributes
+            scheduled, failure, kind = failed.scheduled_event_id, failed.failure, "failed"
+            retry_state = failed.retry_state
+        else:
+            timed_out = event.activity_task_timed_out_event_attributes
+            scheduled, failure, kind = timed_out.scheduled_event_id, timed_out.failure, "timed_out"
+            retry_state = timed_out.retry_state
+        name = self.activities.get((run, scheduled), "activity")
+        details = {
+            "activity": name,
+            "scheduled_event_id": str(scheduled),
+            "failure": failure.message,
+            "retry_state": RetryState.Name(retry_state).removeprefix("RETRY_STATE_").lower(),
+        }
+        if failure.HasField("application_failure_info") and failure.application_failure_info.type:
+            details["failure_type"] = failure.application_failure_info.type
+        summary = f"activity {name} {kind.replace('_', ' ')}: {failure.message}"
+        self.emit(run, run_id, event, "activity", f"activity_{kind}", summary, details)
+
+    def workflow_task_failed(self, run: int, run_id: str, event: HistoryEvent) -> None:
+        """A failed workflow task: a fault or non-determinism in the workflow code, or a reset.
+
+        ``UNHANDLED_COMMAND`` (new input arrived while the task completed; the server simply
+        runs another task) is routine and left out.
+        """
+        attrs = event.workflow_task_failed_event_attributes
+        if attrs.cause == WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND:
+            return
+        cause = (
+            WorkflowTaskFailedCause.Name(attrs.cause)
+            .removeprefix("WORKFLOW_TASK_FAILED_CAUSE_")
+            .lower()
+        )
+        details = {"cause": cause, "failure": attrs.failure.message}
+        if attrs.base_run_id:
+            details["base_run_id"] = attrs.base_run_id
+        if attrs.new_run_id:
+            details["new_run_id"] = attrs.new_run_id
+        if attrs.identity:
+            details["identity"] = attrs.identity
+        summary = f"workflow task failed ({cause.replace('_', ' ')})"
+        if attrs.failure.message:
+            summary += f": {attrs.failure.message}"
+        self.emit(run, run_id, event, "workflow", "workflow_task_failed", summary, details)
 
     def case_events(self, run: int, run_id: str, event: HistoryEvent) -> None:
         attrs = event.activity_task_scheduled_event_attributes
@@ -214,6 +301,7 @@ class _Reader:
             self.stage = case_event.stage.value
             entry = TimelineEntry(
                 at=case_event.at,
+                run=run + 1,
                 run_id=run_id,
                 event_id=event.event_id,
                 seq=case_event.seq,
@@ -237,7 +325,7 @@ class _Reader:
         summary: str,
         details: dict[str, str] | None = None,
     ) -> None:
-        self.add(run, event, self.entry(run_id, event, source, kind, summary, details=details))
+        self.add(run, event, self.entry(run, run_id, event, source, kind, summary, details=details))
 
     def started(self, run: int, run_id: str, event: HistoryEvent) -> None:
         attrs = event.workflow_execution_started_event_attributes
@@ -346,6 +434,11 @@ def build_timeline(
         "workflow_execution_signaled_event_attributes": lambda r, i, e: reader.action(
             r, i, e, "signal"
         ),
+        "workflow_execution_update_completed_event_attributes": reader.update_completed,
+        "activity_task_scheduled_event_attributes": reader.activity_scheduled,
+        "activity_task_failed_event_attributes": reader.activity_failed,
+        "activity_task_timed_out_event_attributes": reader.activity_failed,
+        "workflow_task_failed_event_attributes": reader.workflow_task_failed,
         **dict.fromkeys(_CLOSING, reader.closed),
         **dict.fromkeys(_TIMERS, reader.timer),
     }
@@ -355,12 +448,6 @@ def build_timeline(
         run_id = history_run_id(history)
         for event in history.events:
             which = event.WhichOneof("attributes") or ""
-            if which == "activity_task_scheduled_event_attributes":
-                if event.activity_task_scheduled_event_attributes.activity_type.name == (
-                    act.SYNC_CASE
-                ):
-                    reader.case_events(run, run_id, event)
-                continue
             handler = handlers.get(which)
             if handler is not None:
                 handler(run, run_id, event)

@@ -46,6 +46,16 @@ SIGNAL_IVR = "ivr_response"
 SIGNAL_INBOUND = "inbound_message"
 SIGNAL_OPT = "channel_preference"
 
+# Names of the case's custom search attributes (the workflow upserts them; the API lists cases
+# by them). Types: CaseStage keyword, DaysPastDue int, Region keyword, AssignedAgents
+# keyword list, Balance double, StrategyId keyword.
+SA_NAME_STAGE = "CaseStage"
+SA_NAME_DPD = "DaysPastDue"
+SA_NAME_REGION = "Region"
+SA_NAME_AGENTS = "AssignedAgents"
+SA_NAME_BALANCE = "Balance"
+SA_NAME_STRATEGY = "StrategyId"
+
 
 def _aware(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:

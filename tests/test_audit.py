@@ -17,6 +17,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
+from temporalio.api.enums.v1 import EventType, RetryState, WorkflowTaskFailedCause
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
@@ -26,6 +29,7 @@ from audit.export import MANIFEST, TIMELINE, export_case, verify_export
 from audit.replay import query_histories, replay_histories
 from audit.timeline import TimelineEntry, build_timeline, fetch_case_histories
 from cli.audit import app
+from models import activities as act
 from models import case as c
 from models.common import Actor, Role, Stage, case_id_for
 from models.settings import get_settings
@@ -332,3 +336,59 @@ async def test_batch_replay_of_closed_cases(
     status, output = await asyncio.to_thread(cli, "replay", "--query", query)
     assert status == 0, output
     assert f"replayed {BATCH}, passed {BATCH}, failed 0" in output
+
+
+# ---------------------------------------------------------------- failures (pure)
+
+
+def test_timeline_names_failures() -> None:
+    """A failed activity, a failed workflow task and an accepted update that then failed each
+    show in the timeline, with run numbers; routine UNHANDLED_COMMAND task failures do not."""
+    payloads = pydantic_data_converter.payload_converter
+    now = Timestamp(seconds=1_800_000_000)
+    events = [HistoryEvent(event_id=i, event_time=now) for i in range(1, 8)]
+    started = events[0].workflow_execution_started_event_attributes
+    started.original_execution_run_id = "run-1"
+    started.input.payloads.extend(payloads.to_payloads([factories.case_input()]))
+    events[0].event_type = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED
+    scheduled = events[1].activity_task_scheduled_event_attributes
+    scheduled.activity_type.name = act.SEND_SMS
+    failed = events[2].activity_task_failed_event_attributes
+    failed.scheduled_event_id = 2
+    failed.failure.message = "twilio said no"
+    failed.failure.application_failure_info.type = "ContactRejected"
+    failed.retry_state = RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE
+    task = events[3].workflow_task_failed_event_attributes
+    task.cause = WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR
+    task.failure.message = "nondeterminism"
+    routine = events[4].workflow_task_failed_event_attributes
+    routine.cause = WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND
+    accepted = events[5].workflow_execution_update_accepted_event_attributes
+    accepted.accepted_request.meta.update_id = "u-1"
+    accepted.accepted_request.input.name = c.UPDATE_SCHEDULE_VISIT
+    actor = Actor(id="op-1", role=Role.OPERATOR)
+    visit = {"at": "2026-12-01T10:00:00+08:00", "actor": actor.model_dump(mode="json")}
+    accepted.accepted_request.input.args.payloads.extend(payloads.to_payloads([visit]))
+    done = events[6].workflow_execution_update_completed_event_attributes
+    done.meta.update_id = "u-1"
+    done.accepted_event_id = 6
+    done.outcome.failure.message = "no visit is being arranged"
+
+    history = WorkflowHistory("case-L-F", events)
+    entries = build_timeline([history, WorkflowHistory("case-L-F", [])])
+    kinds = [(e.run, e.source, e.kind) for e in entries]
+    assert kinds == [
+        (1, "workflow", "workflow_started"),
+        (1, "activity", "activity_failed"),
+        (1, "workflow", "workflow_task_failed"),
+        (1, "update", c.UPDATE_SCHEDULE_VISIT),
+        (1, "update", "update_failed"),
+    ]
+    activity, task_failure, _, update_failed = entries[1:]
+    assert activity.details["activity"] == act.SEND_SMS
+    assert activity.details["failure_type"] == "ContactRejected"
+    assert activity.details["retry_state"] == "non_retryable_failure"
+    assert task_failure.details["cause"] == "non_deterministic_error"
+    assert update_failed.details["update"] == c.UPDATE_SCHEDULE_VISIT
+    assert (update_failed.actor_id, update_failed.actor_role) == ("op-1", "operator")
+    assert "no visit is being arranged" in update_failed.summary

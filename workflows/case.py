@@ -36,12 +36,12 @@ with workflow.unsafe.imports_passed_through():
 
 ZERO = Decimal("0")
 
-SA_STAGE = SearchAttributeKey.for_keyword("CaseStage")
-SA_DPD = SearchAttributeKey.for_int("DaysPastDue")
-SA_REGION = SearchAttributeKey.for_keyword("Region")
-SA_AGENTS = SearchAttributeKey.for_keyword_list("AssignedAgents")
-SA_BALANCE = SearchAttributeKey.for_float("Balance")
-SA_STRATEGY = SearchAttributeKey.for_keyword("StrategyId")
+SA_STAGE = SearchAttributeKey.for_keyword(c.SA_NAME_STAGE)
+SA_DPD = SearchAttributeKey.for_int(c.SA_NAME_DPD)
+SA_REGION = SearchAttributeKey.for_keyword(c.SA_NAME_REGION)
+SA_AGENTS = SearchAttributeKey.for_keyword_list(c.SA_NAME_AGENTS)
+SA_BALANCE = SearchAttributeKey.for_float(c.SA_NAME_BALANCE)
+SA_STRATEGY = SearchAttributeKey.for_keyword(c.SA_NAME_STRATEGY)
 SEARCH_ATTRIBUTES = (SA_STAGE, SA_DPD, SA_REGION, SA_AGENTS, SA_BALANCE, SA_STRATEGY)
 
 CONTACT_RETRY = RetryPolicy(
@@ -91,11 +91,8 @@ class CollectionCase:
         self._events: list[act.CaseEvent] = []
         self._epoch = 0
         self._fresh = inp.carried_state is None
-
-    # ------------------------------------------------------------------ main loop
-
-    @workflow.run
-    async def run(self, inp: c.CaseInput) -> c.CaseView:
+        # Recorded here, not in run(): a signal that arrives with the first workflow task is
+        # handled before run() starts, and the opening must come first in the case's events.
         if self._fresh:
             self._count("collectflow_cases_started", strategy=self.strategy.id)
             self._event(
@@ -108,6 +105,11 @@ class CollectionCase:
             )
         else:
             self._event(act.CaseEventKind.CONTINUED, f"run {self.s.run_number} continues")
+
+    # ------------------------------------------------------------------ main loop
+
+    @workflow.run
+    async def run(self, inp: c.CaseInput) -> c.CaseView:
         self._index()
         while not self.s.stage.terminal:
             stage = self.s.stage

@@ -20,6 +20,8 @@ from api.deps import TemporalClientDep, require
 from api.errors import ApiError
 from api.schemas import (
     EXAMPLES,
+    CaseExport,
+    CaseHistory,
     CaseList,
     CaseOut,
     CeaseContactBody,
@@ -31,12 +33,14 @@ from api.schemas import (
     NoteBody,
     PaymentBody,
     ScheduleVisitBody,
+    TemporalHistory,
     VisitOutcomeBody,
     to_input,
 )
 from api.strategies import NAME_PATTERN
-from api.timeline import Timeline, build_timeline, fetch_case_histories
 from api.visibility import KEYWORD_PATTERN, cases_query, summary
+from audit.export import build_export
+from audit.timeline import build_timeline, fetch_case_histories
 from models import case as c
 from models.common import Actor, Stage, case_id_for
 
@@ -141,14 +145,14 @@ async def get_case(
 
 @router.get(
     "/{loan_id}/history",
-    response_model=Timeline,
+    response_model=CaseHistory | TemporalHistory,
     summary="The audit timeline of the case (or its raw Temporal history)",
     responses={
         200: {
-            "content": {"application/json": {}},
-            "description": "the timeline; with format=temporal the raw history of one run",
+            "description": "the timeline (as `collectflow audit timeline --json`); with "
+            "format=temporal the raw history of one run (WorkflowHistory.to_json)",
         },
-        404: {"description": "no case for this loan"},
+        404: {"description": "no case for this loan (or no such run)"},
     },
 )
 async def case_history(
@@ -161,17 +165,49 @@ async def case_history(
     ] = "timeline",
     run_id: Annotated[
         str | None,
-        Query(pattern=r"^[0-9A-Za-z-]{1,64}$", description="with format=temporal: which run"),
+        Query(
+            # A run id is a UUID; anything else is refused here (422), not by Temporal (502).
+            pattern=r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$",
+            description="with format=temporal: which run (default: the latest)",
+        ),
     ] = None,
 ) -> Any:
     """Every run of the case (continue-as-new followed): contacts sent/deferred/blocked with
-    reasons, actions with their actor, signals, payments, stage changes, timers.
+    reasons, actions with their actor, signals, payments, stage changes, failed activities,
+    timers. The same timeline as ``collectflow audit timeline``.
     Roles: operator, supervisor, auditor."""
     case_id = case_id_for(loan_id)
     if format == "temporal":
         history = await client.get_workflow_handle(case_id, run_id=run_id).fetch_history()
         return Response(content=history.to_json(), media_type="application/json")
-    return build_timeline(await fetch_case_histories(client, case_id))
+    histories = await fetch_case_histories(client, case_id)
+    return CaseHistory(
+        case_id=case_id,
+        loan_id=loan_id,
+        runs=len(histories),
+        entries=build_timeline(histories),
+    )
+
+
+@router.get(
+    "/{loan_id}/export",
+    response_model=CaseExport,
+    summary="The verifiable audit export of the case",
+    responses={404: {"description": "no case for this loan"}},
+)
+async def case_export(
+    loan_id: LoanId,
+    actor: Annotated[Actor, _actor(Action.EXPORT_CASE)],
+    client: TemporalClientDep,
+) -> CaseExport:
+    """What ``collectflow audit export`` writes, as one JSON document: the raw Temporal history
+    of every run, the timeline, and the manifest sealing them (SHA-256 per file, hash chains
+    over history events and timeline entries). Written out, it passes
+    ``collectflow audit verify``. Roles: auditor, supervisor."""
+    histories = await fetch_case_histories(client, case_id_for(loan_id))
+    bundle = build_export(histories, build_timeline(histories))
+    files = {name: data.decode("utf-8") for name, data in bundle.files.items()}
+    return CaseExport(manifest=bundle.manifest, files=files)
 
 
 # ---------------------------------------------------------------- actions

@@ -1,5 +1,6 @@
-"""The audit timeline from Temporal history: actors, signals, the case's own events, timers,
-continue-as-new runs; and the raw history on request."""
+"""The audit timeline from Temporal history, served by GET /history: the same timeline as
+``collectflow audit timeline`` (both are ``audit.timeline``): actors, signals, the case's own
+events, timers, continue-as-new runs; and the raw history on request."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 
 from temporalio.client import WorkflowHistory
 
-from api.timeline import build_timeline, fetch_case_histories
+from audit.timeline import TimelineEntry, build_timeline, fetch_case_histories
 from tests.api.conftest import ApiHarness
 
 
@@ -17,6 +18,9 @@ async def test_timeline_names_who_did_what(api: ApiHarness) -> None:
     event = api.overdue_event(strategy="slow")
     loan_id = event["loan_id"]
     assert (await api.post("system", "/v1/overdue-events", event)).status_code == 202
+    # Let the case open first: a signal that arrives before the first workflow task is handled
+    # before the run starts, so "amount" would be logged ahead of "opened".
+    await api.wait_for(loan_id, lambda s: s["event_seq"] >= 1)
     await api.post("system", "/v1/overdue-events", {**event, "amount_overdue": "1600.00"})
     await api.post("operator", f"/v1/cases/{loan_id}/notes", {"text": "left a voicemail"})
     payment = {"payment_ref": "P-7", "amount": "100.00", "paid_at": "2026-11-30T10:00:00Z"}
@@ -26,33 +30,42 @@ async def test_timeline_names_who_did_what(api: ApiHarness) -> None:
     response = await api.get("auditor", f"/v1/cases/{loan_id}/history")
     assert response.status_code == 200, response.text
     timeline = response.json()
+    assert (timeline["case_id"], timeline["loan_id"], timeline["runs"]) == (
+        f"case-{loan_id}",
+        loan_id,
+        1,
+    )
     entries = timeline["entries"]
-    assert timeline["strategy"] == {"id": "slow", "version": 1}
-    assert len(timeline["runs"]) == 1
-    assert entries[0]["kind"] == "run_started" and "strategy slow v1" in entries[0]["summary"]
-    updates = [(e["name"], e["actor"]) for e in entries if e["kind"] == "update"]
-    assert ("add_note", {"id": "operator-1", "role": "operator"}) in updates
-    assert ("record_payment", {"id": "system-1", "role": "system"}) in updates
-    signal = next(e for e in entries if e["kind"] == "signal")
-    assert signal["name"] == "amount_updated" and signal["actor"]["id"] == "system-1"
+    first = entries[0]
+    assert first["kind"] == "workflow_started" and first["run"] == 1
+    assert (first["details"]["strategy_id"], first["details"]["strategy_version"]) == ("slow", "1")
+    assert "strategy slow v1" in first["summary"]
+    updates = [
+        (e["kind"], e["actor_id"], e["actor_role"]) for e in entries if e["source"] == "update"
+    ]
+    assert ("add_note", "operator-1", "operator") in updates
+    assert ("record_payment", "system-1", "system") in updates
+    signal = next(e for e in entries if e["source"] == "signal")
+    assert signal["kind"] == "amount_updated" and signal["actor_id"] == "system-1"
     assert signal["details"]["amount_overdue"] == "1600.00"
-    case_events = [e["name"] for e in entries if e["kind"] == "case_event"]
+    case_events = [e["kind"] for e in entries if e["source"] == "case_event"]
     assert case_events[:1] == ["opened"]
     assert {"amount", "note", "payment"} <= set(case_events)
-    assert any(e["kind"] == "timer" for e in entries)
+    assert any(e["kind"] == "timer_started" for e in entries)
     assert all(e["stage"] == "reminding" for e in entries)
+    assert {e["run"] for e in entries} == {1}
 
     raw = await api.get("auditor", f"/v1/cases/{loan_id}/history?format=temporal")
     assert raw.status_code == 200
     history = WorkflowHistory.from_json(f"case-{loan_id}", raw.text)
-    assert history.run_id == timeline["runs"][0]
+    assert history.run_id == first["run_id"]
     assert json.loads(raw.text)["events"][0]["eventType"] == "EVENT_TYPE_WORKFLOW_EXECUTION_STARTED"
 
 
 async def test_timeline_follows_continue_as_new(api: ApiHarness) -> None:
     """A case past its history bound continues-as-new at the next stage boundary: the
-    timeline has both runs, oldest first, with the hand-over, and it is the same whether the
-    API or the reusable functions build it."""
+    timeline has both runs, oldest first, with the hand-over, and it is exactly what the CLI's
+    functions build from the same histories."""
     loan_id = await api.open_case(strategy="chain")
     state = await api.wait_for(loan_id, lambda s: s["stage"] == "visit" and s["visits"])
     for i in range(20):  # each note adds a handful of history events: past the bound of 100
@@ -65,18 +78,30 @@ async def test_timeline_follows_continue_as_new(api: ApiHarness) -> None:
 
     response = await api.get("auditor", f"/v1/cases/{loan_id}/history")
     timeline = response.json()
-    assert len(timeline["runs"]) == 2
-    marks = [(e["run"], e["kind"]) for e in timeline["entries"]]
-    assert [m for m in marks if m[1] in ("run_started", "continued_as_new")] == [
-        (1, "run_started"),
+    assert timeline["runs"] == 2
+    entries = timeline["entries"]
+    marks = [(e["run"], e["kind"]) for e in entries]
+    assert [m for m in marks if m[1] in ("workflow_started", "continued_as_new")] == [
+        (1, "workflow_started"),
         (1, "continued_as_new"),
-        (2, "run_started"),
+        (2, "workflow_started"),
     ]
-    second = next(e for e in timeline["entries"] if e["run"] == 2)
-    assert second["stage"] == "visit" and "continues the case" in second["summary"]
-    notes = [e for e in timeline["entries"] if e["kind"] == "update" and e["name"] == "add_note"]
+    second = next(e for e in entries if e["run"] == 2)
+    assert second["stage"] == "visit" and second["summary"].startswith("run 2 started")
+    assert second["details"]["continued_from"] == entries[0]["run_id"]
+    notes = [e for e in entries if e["source"] == "update" and e["kind"] == "add_note"]
     assert len(notes) == 20 and all(e["run"] == 1 for e in notes)
+    assert [e["run"] for e in entries] == sorted(e["run"] for e in entries)
+
     histories = await fetch_case_histories(api.client, f"case-{loan_id}")
-    assert [h.run_id for h in histories] == timeline["runs"]
-    rebuilt = build_timeline(histories).model_dump(mode="json")
-    assert rebuilt["entries"][: len(timeline["entries"])] == timeline["entries"]
+    assert len(histories) == 2
+    rebuilt = build_timeline(histories)
+    served = [TimelineEntry.model_validate(e) for e in entries]
+    assert rebuilt[: len(served)] == served
+
+
+async def test_unknown_case_is_404(api: ApiHarness) -> None:
+    """No case for the loan: 404 for the timeline, the raw history and the export."""
+    for path in ("history", "history?format=temporal", "export"):
+        response = await api.get("auditor", f"/v1/cases/L-no-such-case/{path}")
+        assert response.status_code == 404, (path, response.text)

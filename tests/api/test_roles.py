@@ -20,6 +20,7 @@ ROUTES: list[tuple[str, str, str | None, set[str]]] = [
     ("GET", "/v1/cases", None, READERS),
     ("GET", CASE, None, READERS),
     ("GET", f"{CASE}/history", None, READERS),
+    ("GET", f"{CASE}/export", None, {"supervisor", "auditor", "admin"}),
     ("POST", f"{CASE}/payments", "payment", {"system", "admin"}),
     ("POST", f"{CASE}/visits", "schedule_visit", OPERATORS),
     ("POST", f"{CASE}/visits/outcome", "visit_outcome", OPERATORS),

@@ -45,11 +45,12 @@ async def test_reminders_ivr_promise_payment_resolved(api: ApiHarness) -> None:
     assert api.stand_ins.sent[-1].key == f"{case_id}/thank-you"
 
     entries = (await api.get("auditor", f"/v1/cases/{loan_id}/history")).json()["entries"]
-    assert [e["name"] for e in entries if e["kind"] == "signal"] == ["ivr_response"]
-    summaries = [e["summary"] for e in entries if e["kind"] == "case_event"]
+    assert [e["kind"] for e in entries if e["source"] == "signal"] == ["ivr_response"]
+    summaries = [e["summary"] for e in entries if e["source"] == "case_event"]
     assert any("borrower promised to pay (IVR key 1)" in s for s in summaries)
     assert any(s.startswith("payment P-ivr") for s in summaries)
-    assert entries[-1]["kind"] == "run_completed" and entries[-1]["stage"] == "resolved"
+    assert entries[-1]["kind"] == "workflow_completed" and entries[-1]["stage"] == "resolved"
+    assert entries[-1]["details"]["stage"] == "resolved"
 
     metrics = (await api.http.get("/metrics")).text
     assert 'collectflow_cases_started_total{strategy="fast"}' in metrics

@@ -79,7 +79,7 @@ async def test_signed_stop_opts_out_and_blocks_sms(api: ApiHarness) -> None:
     assert first["channel"] == "sms" and first["outcome"] == "blocked"
     assert api.stand_ins.sms() == []
     history = (await api.get("auditor", f"/v1/cases/{loan_id}/history")).json()["entries"]
-    opted = [e for e in history if e["kind"] == "case_event" and e["name"] == "preference"]
+    opted = [e for e in history if e["source"] == "case_event" and e["kind"] == "preference"]
     assert len(opted) == 1 and "opted out of sms" in opted[0]["summary"]
 
 
@@ -119,7 +119,7 @@ async def test_status_callbacks_update_the_contact_and_replays_are_harmless(
         ),
     )
     history = (await api.get("auditor", f"/v1/cases/{loan_id}/history")).json()["entries"]
-    signals = [e for e in history if e["kind"] == "signal" and e["name"] == "contact_status"]
+    signals = [e for e in history if e["source"] == "signal" and e["kind"] == "contact_status"]
     assert len(signals) == 1  # the replay was recognised and not sent again
     ignored = await api.signed_post("/webhooks/twilio/status", params)
     assert ignored.status_code == 204
