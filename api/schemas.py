@@ -274,6 +274,9 @@ class Health(BaseModel):
     status: str = Field(description="ok when every component is reachable, else degraded")
     temporal: Component
     database: Component
+    sandbox: Component | None = Field(
+        default=None, description="the local Twilio sandbox; checked in development only"
+    )
 
 
 # ---------------------------------------------------------------- audit

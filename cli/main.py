@@ -17,6 +17,9 @@ app = typer.Typer(
 
 # Sub-command registration (one line per module).
 # [sub-apps]
+from cli import simulate as _simulate  # noqa: E402
+
+_simulate.register(app)
 from cli import dev as _dev  # noqa: E402
 from cli import run_cmds as _run_cmds  # noqa: E402
 
@@ -25,6 +28,9 @@ _run_cmds.register(app)
 from cli import audit as _audit  # noqa: E402
 
 app.add_typer(_audit.app, name="audit")
+from cli import loans as _loans  # noqa: E402
+
+app.add_typer(_loans.app, name="loans")
 
 
 def main() -> None:

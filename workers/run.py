@@ -10,21 +10,45 @@ import asyncio
 
 import structlog
 from temporalio.client import Client
+from temporalio.runtime import Runtime
+from temporalio.service import RPCError
 
 from activities.case_activities import CaseActivities
 from models.settings import Settings
+from workers.schedules import ensure_overdue_scan_schedule
+from workers.telemetry import prometheus_runtime
 from workers.temporal import build_workers, connect
 
 log = structlog.get_logger(__name__)
 
 
+def _runtime(settings: Settings) -> Runtime | None:
+    """The SDK runtime serving worker metrics, or None (the default runtime) when the
+    address is unset or taken: metrics are worth a warning, never a worker that won't start."""
+    if not settings.worker_metrics_address:
+        return None
+    try:
+        return prometheus_runtime(settings.worker_metrics_address)
+    except Exception as exc:  # the core reports a bind failure as a generic error
+        log.warning(
+            "worker metrics disabled", address=settings.worker_metrics_address, error=str(exc)
+        )
+        return None
+
+
 async def run_worker(
     settings: Settings, *, stop: asyncio.Event | None = None, client: Client | None = None
 ) -> None:
-    """Poll both task queues until ``stop`` is set (or the task is cancelled), then shut the
-    workers down and close the database and Twilio clients."""
+    """Ensure the ``overdue-scan`` schedule, poll both task queues until ``stop`` is set (or the
+    task is cancelled), then shut the workers down and close the database and Twilio clients."""
     if client is None:
-        client = await connect(settings.temporal_address, settings.temporal_namespace)
+        client = await connect(
+            settings.temporal_address, settings.temporal_namespace, runtime=_runtime(settings)
+        )
+    try:  # every deployment gets the daily scan; a refusal must not stop the cases' worker
+        await ensure_overdue_scan_schedule(client, settings)
+    except RPCError as exc:
+        log.error("overdue-scan schedule not ensured", error=str(exc), status=exc.status.name)
     activities = await CaseActivities.from_settings(settings, temporal_client=client)
     try:
         case_worker, messaging_worker = build_workers(

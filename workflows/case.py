@@ -94,7 +94,7 @@ class CollectionCase:
         # Recorded here, not in run(): a signal that arrives with the first workflow task is
         # handled before run() starts, and the opening must come first in the case's events.
         if self._fresh:
-            self._count("collectflow_cases_started", strategy=self.strategy.id)
+            self._count("collectflow_workflow_cases_opened", strategy=self.strategy.id)
             self._event(
                 act.CaseEventKind.OPENED,
                 f"case opened on strategy {self.strategy.id} v{self.strategy.version}",

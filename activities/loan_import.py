@@ -1,0 +1,426 @@
+"""Bulk onboarding of overdue loans from a CSV file (``collectflow loans import``).
+
+A plain function over a :class:`Database`, not an activity: the command calls it directly.
+
+Each row is checked against the same contracts an overdue event is (``models.common``: E.164
+phone, IANA zone, positive amount overdue, ISO currency code, supported locale, a real date).
+A bad row is reported with its row number and the reason, and the import goes on with the next.
+A good row is written with the API's own upsert (``api.store.upsert_loan``: borrower, then loan,
+each one ``INSERT ... ON CONFLICT DO UPDATE``), but only when it differs from what the database
+already holds: importing the same file twice writes nothing the second time, and a loan that
+has since been paid is not reopened by an old file. A row that does change a loan writes it as
+an overdue event would (the loan is open again).
+
+Rows are numbered as a spreadsheet shows them: the header is row 1, the first loan row 2.
+Within one file a loan may appear once, and every row naming a borrower must give the same
+details: a later row that contradicts an earlier one is reported rather than guessed at.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import col, select
+
+from activities.db import Database
+from api.store import StoreUnavailable, upsert_loan
+from models import tables as t
+from models.common import Borrower, Consent, Loan
+from models.settings import Settings
+from models.strategy import choose_strategy
+
+COLUMNS = (
+    "loan_id",
+    "currency",
+    "amount_overdue",
+    "outstanding_balance",
+    "due_date",
+    "borrower_id",
+    "name",
+    "phone",
+    "timezone",
+    "locale",
+    "region",
+    "address",
+    "consent_sms",
+    "consent_call",
+)
+# Cells that may be left empty: locale (zh-CN), address (none) and consent (no consent: automated
+# contact needs the loan system to say the borrower agreed).
+OPTIONAL = frozenset({"locale", "address", "consent_sms", "consent_call"})
+TRUE_WORDS = frozenset({"true", "yes", "y", "1", "t"})
+FALSE_WORDS = frozenset({"false", "no", "n", "0", "f"})
+BATCH_SIZE = 500
+MAX_SHOWN_VALUE = 40
+
+# The file's name for a contract's field, where they differ.
+_LOAN_COLUMNS: dict[str, str] = {}
+_BORROWER_COLUMNS = {"id": "borrower_id"}
+
+
+class ImportFileError(Exception):
+    """The file as a whole cannot be imported: unreadable, not UTF-8, or a column is missing."""
+
+
+class RowInvalid(ValueError):
+    """One row's reason for being refused."""
+
+
+@dataclass(frozen=True)
+class CsvRow:
+    row: int  # as a spreadsheet numbers it: the header is row 1
+    values: dict[str, str]
+    problem: str | None = None  # the row could not be split into the header's columns
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    row: int
+    loan_id: str
+    reason: str
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    problems: list[RowProblem] = field(default_factory=list)
+
+    @property
+    def imported(self) -> int:
+        """Good rows: now in the database as the file has them."""
+        return self.inserted + self.updated + self.unchanged
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+class ImportAborted(Exception):
+    """The database failed mid-import; ``report`` says what was done before."""
+
+    def __init__(self, reason: str, report: ImportReport) -> None:
+        super().__init__(reason)
+        self.report = report
+
+
+# ---------------------------------------------------------------- reading the file
+
+
+def read_rows(path: Path) -> Iterator[CsvRow]:
+    """The file's loan rows; blank lines are skipped. Raises ImportFileError for a file that
+    cannot be read, is not UTF-8 (a BOM is fine), or lacks a column."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.reader(handle)
+            header = _header(next(reader, None))
+            for number, record in enumerate(reader, start=2):
+                if not any(cell.strip() for cell in record):
+                    continue
+                yield _row(number, header, record)
+    except UnicodeDecodeError as exc:
+        raise ImportFileError(f"{path} is not UTF-8 text: {exc.reason}") from exc
+    except csv.Error as exc:
+        raise ImportFileError(f"{path} is not a readable CSV file: {exc}") from exc
+    except OSError as exc:
+        raise ImportFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+
+def count_rows(path: Path) -> int:
+    """How many loan rows :func:`read_rows` will yield; reads (and so checks) the whole file."""
+    return sum(1 for _ in read_rows(path))
+
+
+def _header(record: Sequence[str] | None) -> list[str]:
+    if record is None:
+        raise ImportFileError(f"the file is empty; the first row must name the columns: {_cols()}")
+    header = [cell.strip().lower() for cell in record]
+    missing = [name for name in COLUMNS if name not in header]
+    if missing:
+        raise ImportFileError(f"missing column(s) {', '.join(missing)}; expected {_cols()}")
+    repeated = sorted({name for name in header if name and header.count(name) > 1})
+    if repeated:
+        raise ImportFileError(f"column(s) named twice: {', '.join(repeated)}")
+    return header
+
+
+def _cols() -> str:
+    return ",".join(COLUMNS)
+
+
+def _row(number: int, header: list[str], record: list[str]) -> CsvRow:
+    values = {name: cell.strip() for name, cell in zip(header, record, strict=False) if name}
+    if len(record) != len(header):
+        problem = f"has {len(record)} values, the header has {len(header)} columns"
+        return CsvRow(number, values, problem)
+    return CsvRow(number, values)
+
+
+# ---------------------------------------------------------------- checking a row
+
+
+def parse_row(values: Mapping[str, str]) -> tuple[Loan, Borrower]:
+    """The loan and borrower a row describes, or RowInvalid naming every bad column."""
+    reasons: list[str] = []
+    missing = [name for name in COLUMNS if name not in OPTIONAL and not values.get(name)]
+    if missing:
+        reasons.append(f"missing value for {', '.join(missing)}")
+    consent: dict[str, bool] = {}
+    for channel in ("sms", "call"):
+        column = f"consent_{channel}"
+        try:
+            consent[channel] = _yes_no(values.get(column, ""))
+        except ValueError as exc:
+            reasons.append(f"{column}: {exc}")
+    loan = borrower = None
+    loan_data = {name: values.get(name, "") for name in Loan.model_fields}
+    try:
+        loan = Loan.model_validate(_present(loan_data))
+    except ValidationError as exc:
+        reasons += _reasons(exc, _LOAN_COLUMNS, values, missing)
+    borrower_data: dict[str, Any] = {
+        "id": values.get("borrower_id", ""),
+        "name": values.get("name", ""),
+        "phone": values.get("phone", ""),
+        "timezone": values.get("timezone", ""),
+        "locale": values.get("locale", ""),
+        "region": values.get("region", ""),
+        "address": values.get("address", ""),
+    }
+    try:
+        borrower = Borrower.model_validate(
+            _present(borrower_data) | {"consent": Consent(**consent)}
+        )
+    except ValidationError as exc:
+        reasons += _reasons(exc, _BORROWER_COLUMNS, values, missing)
+    if reasons or loan is None or borrower is None:
+        raise RowInvalid("; ".join(reasons) or "invalid row")
+    return loan, borrower
+
+
+def _present(data: dict[str, Any]) -> dict[str, Any]:
+    """Empty cells left out: optional fields take their defaults, required ones are missing."""
+    return {k: v for k, v in data.items() if v != ""}
+
+
+def _yes_no(cell: str) -> bool:
+    word = cell.strip().lower()
+    if not word or word in FALSE_WORDS:
+        return False
+    if word in TRUE_WORDS:
+        return True
+    raise ValueError(f"{_shown(cell)} is not yes/no (true/false, 1/0)")
+
+
+def _reasons(
+    exc: ValidationError, columns: Mapping[str, str], values: Mapping[str, str], missing: list[str]
+) -> list[str]:
+    reasons = []
+    for error in exc.errors():
+        name = str(error["loc"][0]) if error["loc"] else ""
+        column = columns.get(name, name)
+        if column in missing:  # already said
+            continue
+        message = str(error["msg"]).removeprefix("Value error, ")
+        cell = values.get(column, "")
+        reasons.append(f"{column} {_shown(cell)}: {message}" if cell else f"{column}: {message}")
+    return reasons
+
+
+def _shown(cell: str) -> str:
+    text = cell if len(cell) <= MAX_SHOWN_VALUE else cell[: MAX_SHOWN_VALUE - 1] + "…"
+    return repr(text)
+
+
+# ---------------------------------------------------------------- writing
+
+
+# What the database holds for a borrower or a loan, in the terms a row can change.
+BorrowerKey = tuple[str, str, str, str, str, str, bool, bool]
+LoanKey = tuple[str, str, Decimal, Decimal, date]
+
+
+def _borrower_key(b: Borrower) -> BorrowerKey:
+    return (
+        b.name,
+        b.phone,
+        b.timezone,
+        b.locale,
+        b.region,
+        b.address,
+        b.consent.sms,
+        b.consent.call,
+    )
+
+
+def _borrower_row_key(b: t.Borrower) -> BorrowerKey:
+    return (
+        b.name,
+        b.phone,
+        b.timezone,
+        b.locale,
+        b.region,
+        b.address,
+        b.consent_sms,
+        b.consent_call,
+    )
+
+
+def _loan_key(loan: Loan, borrower_id: str) -> LoanKey:
+    return (
+        borrower_id,
+        loan.currency,
+        loan.amount_overdue,
+        loan.outstanding_balance,
+        loan.due_date,
+    )
+
+
+def _loan_row_key(loan: t.Loan) -> LoanKey:
+    return (
+        loan.borrower_id,
+        loan.currency,
+        loan.amount_overdue,
+        loan.outstanding_balance,
+        loan.due_date,
+    )
+
+
+@dataclass
+class _Seen:
+    """What earlier rows of this file said, and what the database holds after them."""
+
+    loan_rows: dict[str, int] = field(default_factory=dict)
+    borrower_rows: dict[str, tuple[int, BorrowerKey]] = field(default_factory=dict)
+    borrowers: dict[str, BorrowerKey] = field(default_factory=dict)
+    loans: dict[str, LoanKey] = field(default_factory=dict)
+
+
+async def import_loans(
+    db: Database,
+    rows: Iterable[CsvRow],
+    settings: Settings,
+    *,
+    on_row: Callable[[], None] | None = None,
+) -> ImportReport:
+    """Validate and upsert every row; bad rows go into the report and do not stop the others.
+
+    A new loan gets the strategy champion/challenger assigns it (as the API and the scan do).
+    Raises ImportAborted when the database fails, with what was done so far.
+    """
+    report = ImportReport()
+    seen = _Seen()
+    iterator = iter(rows)
+    while batch := list(islice(iterator, BATCH_SIZE)):
+        good: list[tuple[CsvRow, Loan, Borrower]] = []
+        for row in batch:
+            report.rows += 1
+            try:
+                loan, borrower = _check(row, seen)
+            except RowInvalid as exc:
+                loan_id = row.values.get("loan_id", "")
+                report.problems.append(RowProblem(row.row, loan_id, str(exc)))
+                _tick(on_row)
+                continue
+            good.append((row, loan, borrower))
+        try:
+            await _load(db, good, seen)
+            for _, loan, borrower in good:
+                await _write(db, loan, borrower, settings, seen, report)
+                _tick(on_row)
+        except (SQLAlchemyError, StoreUnavailable) as exc:
+            raise ImportAborted(f"the database failed: {exc}", report) from exc
+        seen.loans.clear()  # a loan is on one row only; borrowers may come back later
+    return report
+
+
+def _tick(on_row: Callable[[], None] | None) -> None:
+    if on_row is not None:
+        on_row()
+
+
+def _check(row: CsvRow, seen: _Seen) -> tuple[Loan, Borrower]:
+    if row.problem is not None:
+        raise RowInvalid(row.problem)
+    loan, borrower = parse_row(row.values)
+    first = seen.loan_rows.setdefault(loan.loan_id, row.row)
+    if first != row.row:
+        raise RowInvalid(f"loan {loan.loan_id} is already on row {first}")
+    key = _borrower_key(borrower)
+    earlier = seen.borrower_rows.setdefault(borrower.id, (row.row, key))
+    if earlier[1] != key:
+        del seen.loan_rows[loan.loan_id]  # this row did not import the loan
+        raise RowInvalid(
+            f"borrower {borrower.id} has other details on row {earlier[0]} "
+            f"({', '.join(_differences(earlier[1], key))} differ)"
+        )
+    return loan, borrower
+
+
+_BORROWER_FIELDS = (
+    "name",
+    "phone",
+    "timezone",
+    "locale",
+    "region",
+    "address",
+    "consent_sms",
+    "consent_call",
+)
+
+
+def _differences(a: BorrowerKey, b: BorrowerKey) -> list[str]:
+    return [name for name, x, y in zip(_BORROWER_FIELDS, a, b, strict=True) if x != y]
+
+
+async def _load(db: Database, good: list[tuple[CsvRow, Loan, Borrower]], seen: _Seen) -> None:
+    """What the database holds for this batch's loans and borrowers (not yet seen)."""
+    loan_ids = [loan.loan_id for _, loan, _ in good if loan.loan_id not in seen.loans]
+    borrower_ids = list({b.id for _, _, b in good if b.id not in seen.borrowers})
+    async with db.session() as session:
+        if loan_ids:
+            found = await session.exec(select(t.Loan).where(col(t.Loan.loan_id).in_(loan_ids)))
+            seen.loans.update({row.loan_id: _loan_row_key(row) for row in found})
+        if borrower_ids:
+            statement = select(t.Borrower).where(col(t.Borrower.id).in_(borrower_ids))
+            found_b = await session.exec(statement)
+            seen.borrowers.update({row.id: _borrower_row_key(row) for row in found_b})
+
+
+async def _write(
+    db: Database,
+    loan: Loan,
+    borrower: Borrower,
+    settings: Settings,
+    seen: _Seen,
+    report: ImportReport,
+) -> None:
+    loan_key, borrower_key = _loan_key(loan, borrower.id), _borrower_key(borrower)
+    held = seen.loans.get(loan.loan_id)
+    if held == loan_key and seen.borrowers.get(borrower.id) == borrower_key:
+        report.unchanged += 1
+        return
+    strategy = choose_strategy(
+        loan.loan_id,
+        settings.default_strategy,
+        settings.challenger_strategy,
+        settings.challenger_share,
+    )
+    await upsert_loan(db, loan, borrower, strategy)
+    seen.loans[loan.loan_id] = loan_key
+    seen.borrowers[borrower.id] = borrower_key
+    if held is None:
+        report.inserted += 1
+    else:
+        report.updated += 1
