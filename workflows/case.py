@@ -548,46 +548,31 @@ class CollectionCase:
     ) -> act.ContactResult:
         key = f"{self.s.case_id}/{step}"
         text = render(self.strategy.templates[template], self.borrower.locale, self._fields(extra))
-        # A reminder that cannot go out within the hour is dropped, not sent late.
-        queue, deadline = self.messaging_queue, timedelta(hours=1)
+        common = {
+            "key": key,
+            "case_id": self.s.case_id,
+            "loan_id": self.s.loan_id,
+            "to": self.borrower.phone,
+            "purpose": step,
+            "locale": self.borrower.locale,
+        }
+        name, arg = (
+            (act.SEND_SMS, act.SendSmsInput(body=text, **common))
+            if channel is Channel.SMS
+            else (act.PLACE_CALL, act.PlaceCallInput(message=text, **common))
+        )
         try:
-            if channel is Channel.SMS:
-                sent: act.ContactResult = await workflow.execute_activity(
-                    act.SEND_SMS,
-                    act.SendSmsInput(
-                        key=key,
-                        case_id=self.s.case_id,
-                        loan_id=self.s.loan_id,
-                        to=self.borrower.phone,
-                        body=text,
-                        purpose=step,
-                        locale=self.borrower.locale,
-                    ),
-                    result_type=act.ContactResult,
-                    task_queue=queue,
-                    start_to_close_timeout=timedelta(seconds=30),
-                    schedule_to_close_timeout=deadline,
-                    retry_policy=CONTACT_RETRY,
-                )
-                return sent
-            called: act.ContactResult = await workflow.execute_activity(
-                act.PLACE_CALL,
-                act.PlaceCallInput(
-                    key=key,
-                    case_id=self.s.case_id,
-                    loan_id=self.s.loan_id,
-                    to=self.borrower.phone,
-                    message=text,
-                    purpose=step,
-                    locale=self.borrower.locale,
-                ),
+            result: act.ContactResult = await workflow.execute_activity(
+                name,
+                arg,
                 result_type=act.ContactResult,
-                task_queue=queue,
+                task_queue=self.messaging_queue,
                 start_to_close_timeout=timedelta(seconds=30),
-                schedule_to_close_timeout=deadline,
+                # A reminder that cannot go out within the hour is dropped, not sent late.
+                schedule_to_close_timeout=timedelta(hours=1),
                 retry_policy=CONTACT_RETRY,
             )
-            return called
+            return result
         except ActivityError as err:
             cause = err.cause
             if isinstance(cause, ApplicationError) and cause.type == act.ERROR_CONTACT_REJECTED:
