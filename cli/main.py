@@ -15,22 +15,13 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 
-# Sub-command registration (one line per module).
-# [sub-apps]
-from cli import simulate as _simulate  # noqa: E402
+# Sub-commands live in their own modules; each registers itself here.
+from cli import audit, dev, loans, run_cmds  # noqa: E402  # they need `app` defined first
 
-_simulate.register(app)
-from cli import dev as _dev  # noqa: E402
-from cli import run_cmds as _run_cmds  # noqa: E402
-
-_dev.register(app)
-_run_cmds.register(app)
-from cli import audit as _audit  # noqa: E402
-
-app.add_typer(_audit.app, name="audit")
-from cli import loans as _loans  # noqa: E402
-
-app.add_typer(_loans.app, name="loans")
+dev.register(app)
+run_cmds.register(app)
+app.add_typer(audit.app, name="audit")
+app.add_typer(loans.app, name="loans")
 
 
 def main() -> None:
