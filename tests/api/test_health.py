@@ -19,13 +19,14 @@ from tests.api.conftest import KEYS, PUBLIC_URL, ApiHarness
 
 
 async def test_healthz_ok_when_temporal_and_database_answer(api: ApiHarness) -> None:
-    """Both reachable → 200 ok."""
+    """Both reachable → 200 ok; the sandbox is only checked in development."""
     response = await api.http.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {
         "status": "ok",
         "temporal": {"ok": True, "detail": ""},
         "database": {"ok": True, "detail": ""},
+        "sandbox": None,
     }
 
 
