@@ -79,6 +79,13 @@ def temporal_error(err: RPCError) -> ApiError:
         RPCStatusCode.CANCELLED,
     ):
         return ApiError(503, "Temporal did not answer in time; retry shortly", retry_after=5)
+    if status == RPCStatusCode.UNKNOWN and "transport" in err.message.lower():
+        # The SDK's word for "could not reach the server" (connection refused or reset).
+        return ApiError(503, "Temporal could not be reached; retry shortly", retry_after=5)
+    if status == RPCStatusCode.FAILED_PRECONDITION and "workflow task" in err.message.lower():
+        # The case's last workflow task failed or timed out (e.g. its worker died); Temporal
+        # retries it, and the action can be retried once it has.
+        return ApiError(503, "the case is recovering; retry shortly", retry_after=2)
     if status == RPCStatusCode.NOT_FOUND:
         return ApiError(404, "no such case")
     log.warning("temporal rpc error", status=status.name, message=err.message)

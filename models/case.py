@@ -398,6 +398,7 @@ class CaseState(BaseModel):
     event_seq: int = 0
     alerts_sent: int = 0
     escalation_alert_at: datetime | None = None
+    handled_sids: list[str] = Field(default_factory=list)
 
     @property
     def contact_counts(self) -> dict[str, int]:

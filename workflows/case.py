@@ -59,6 +59,7 @@ SUPERVISOR_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
 SYSTEM_ROLES = frozenset({Role.SYSTEM, Role.SUPERVISOR, Role.ADMIN})
 CLOSE_ROLES = frozenset({Role.SYSTEM, Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN})
 FALLBACK = {Channel.SMS: Channel.CALL, Channel.CALL: Channel.SMS}
+HANDLED_SIDS_KEPT = 200  # enough to catch redeliveries; bounded so the state stays small
 
 
 @workflow.defn(name="CollectionCase")
@@ -154,6 +155,10 @@ class CollectionCase:
         if self.s.stage is Stage.LEGAL and self.s.legal_reference is None:
             await self._hand_off_to_legal()
         if self.s.stage in (Stage.RESOLVED, Stage.SETTLED):
+            # The read model shows the resolution before the receipt, which may wait for the
+            # contact window. Patched: runs recorded before this change flushed only at the end.
+            if workflow.patched("flush-before-receipt"):
+                await self._flush()
             await self._contact(Channel.SMS, "thank-you", "thank_you", transactional=True)
         self.s.next_action = None
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -519,7 +524,7 @@ class CollectionCase:
                     channel, step, c.ContactOutcome.SKIPPED, reason="no longer needed"
                 )
                 return False
-        result = await self._send(channel, step, template, extra or {})
+        result = await self._send(channel, step, template, extra or {}, epoch, transactional)
         self._log_contact(
             channel, step, result.outcome, reason=result.reason, sid=result.provider_sid
         )
@@ -544,7 +549,13 @@ class CollectionCase:
         )
 
     async def _send(
-        self, channel: Channel, step: str, template: str, extra: dict[str, str]
+        self,
+        channel: Channel,
+        step: str,
+        template: str,
+        extra: dict[str, str],
+        epoch: int,
+        transactional: bool,
     ) -> act.ContactResult:
         key = f"{self.s.case_id}/{step}"
         text = render(self.strategy.templates[template], self.borrower.locale, self._fields(extra))
@@ -561,17 +572,32 @@ class CollectionCase:
             if channel is Channel.SMS
             else (act.PLACE_CALL, act.PlaceCallInput(message=text, **common))
         )
-        try:
-            result: act.ContactResult = await workflow.execute_activity(
-                name,
-                arg,
-                result_type=act.ContactResult,
-                task_queue=self.messaging_queue,
-                start_to_close_timeout=timedelta(seconds=30),
-                # A reminder that cannot go out within the hour is dropped, not sent late.
-                schedule_to_close_timeout=timedelta(hours=1),
-                retry_policy=CONTACT_RETRY,
+        handle = workflow.start_activity(
+            name,
+            arg,
+            result_type=act.ContactResult,
+            task_queue=self.messaging_queue,
+            start_to_close_timeout=timedelta(seconds=30),
+            # A reminder that cannot go out within the hour is dropped, not sent late.
+            schedule_to_close_timeout=timedelta(hours=1),
+            retry_policy=CONTACT_RETRY,
+        )
+
+        def overtaken() -> bool:
+            """While the provider is being retried the case may move on: paid, paused,
+            opted out. Then the send is abandoned rather than delivered late."""
+            moved = self._epoch != epoch or self.s.dispute_open
+            return (moved and not transactional) or self._contact_forbidden(channel)
+
+        await workflow.wait_condition(lambda: handle.done() or overtaken())
+        if not handle.done():
+            handle.cancel()
+            return act.ContactResult(
+                outcome=c.ContactOutcome.UNKNOWN,
+                reason="abandoned while the provider was being retried: the case moved on",
             )
+        try:
+            result: act.ContactResult = await handle
             return result
         except ActivityError as err:
             cause = err.cause
@@ -584,6 +610,9 @@ class CollectionCase:
                 outcome=c.ContactOutcome.FAILED,
                 reason=f"provider unavailable; not retried further: {cause or err}",
             )
+
+    def _contact_forbidden(self, channel: Channel) -> bool:
+        return self.s.cease_contact or channel in self.s.opted_out
 
     def _fields(self, extra: dict[str, str]) -> dict[str, str]:
         company = self.strategy.company_name
@@ -1474,8 +1503,18 @@ class CollectionCase:
                 return record
         return None
 
+    def _first_delivery(self, sid: str) -> bool:
+        """Providers and proxies redeliver webhooks; each message or key press counts once."""
+        if sid in self.s.handled_sids:
+            return False
+        self.s.handled_sids.append(sid)
+        del self.s.handled_sids[:-HANDLED_SIDS_KEPT]
+        return True
+
     @workflow.signal(name=c.SIGNAL_IVR)
     def ivr_response(self, inp: c.IvrResponse) -> None:
+        if not self._first_delivery(f"{inp.provider_sid}:{inp.digits}"):
+            return
         record = self._record_by_sid(inp.provider_sid)
         if record is not None:
             record.connected = True
@@ -1502,6 +1541,8 @@ class CollectionCase:
 
     @workflow.signal(name=c.SIGNAL_INBOUND)
     def inbound_message(self, inp: c.InboundMessage) -> None:
+        if not self._first_delivery(inp.provider_sid):
+            return
         kind = classify_inbound(inp.text)
         if kind == "opt_out":
             self._set_opt_out(Channel.SMS, True, f"replied {inp.text.strip()!r}")
