@@ -1,0 +1,1 @@
+"""Portfolio simulation: seeded borrower behaviour run through the real case workflow."""

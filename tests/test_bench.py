@@ -1,0 +1,65 @@
+"""Each benchmark runs in ``--smoke`` mode and prints one JSON object with every figure."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from models.settings import PROJECT_ROOT
+
+FIGURES: dict[str, set[str]] = {
+    "throughput": {
+        "n",
+        "a_bare_workflows_per_second",
+        "b_case_starts_per_second",
+        "b_case_starts_synced_per_second",
+        "c_payment_updates_per_second",
+        "ratio_b_over_a",
+        "ratio_c_over_a",
+    },
+    "lifecycle": {"loans_per_behaviour", "days", "behaviours", "largest_run_events"},
+    "replay": {
+        "histories",
+        "distinct_histories",
+        "events",
+        "seconds",
+        "histories_per_second",
+        "events_per_second",
+    },
+    "scale": {
+        "cases",
+        "start_rate_per_second",
+        "started_and_idle_per_second",
+        "worker_rss_mb",
+        "worker_rss_growth_mb",
+        "server_db_bytes",
+        "server_db_bytes_per_case",
+    },
+}
+PER_BEHAVIOUR = {"events_per_case", "activities_per_case", "max_events_single_run"}
+
+
+@pytest.mark.parametrize("name", sorted(FIGURES))
+def test_bench_smoke_prints_every_figure(name: str) -> None:
+    """The script exits 0 and its stdout is exactly one JSON object holding every figure."""
+    done = subprocess.run(
+        [sys.executable, "-m", f"bench.{name}", "--smoke"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    figures = json.loads(done.stdout)
+    assert isinstance(figures, dict)
+    assert FIGURES[name] <= set(figures), set(FIGURES[name]) - set(figures)
+    assert all(figures[key] is not None for key in FIGURES[name])
+    if name == "lifecycle":
+        assert len(figures["behaviours"]) == 7
+        for row in figures["behaviours"].values():
+            assert set(row) >= PER_BEHAVIOUR
+            assert row["events_per_case"] > 0
