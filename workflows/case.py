@@ -211,6 +211,8 @@ class CollectionCase:
                 self._enter(Stage.ESCALATED, "the visit limit of the strategy is reached")
                 return
             visit = await self._propose_visit()
+            if epoch != self._epoch:
+                return
         if not visit.proposal_sent:
             visit.proposal_sent = True
             await self._contact(
@@ -246,7 +248,6 @@ class CollectionCase:
         visit = c.VisitRecord(
             visit_no=len(self.s.visits) + 1, proposed_at=proposed, opened_at=self._now()
         )
-        self.s.visits.append(visit)
         result = await workflow.execute_activity(
             act.ASSIGN_FIELD_AGENTS,
             act.AssignAgentsInput(
@@ -259,6 +260,8 @@ class CollectionCase:
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=RECORD_RETRY,
         )
+        # Only now is the visit on record: an operator confirming it sees its collectors.
+        self.s.visits.append(visit)
         if len(result.agents) >= rules.collectors:
             visit.collectors = list(result.agents)
             self.s.assigned_agents = list(result.agents)
