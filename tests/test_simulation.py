@@ -24,7 +24,7 @@ from simulation.report import build_report
 
 async def test_same_seed_same_numbers_and_every_loan_explained() -> None:
     """Two runs of 50 loans with one seed give identical JSON; each loan's stage fits its model."""
-    config = SimConfig(loans=50, days=90, seed=42)
+    config = SimConfig(loans=50, days=60, seed=42)
     first = build_report(await run_simulation(config))
     second = build_report(await run_simulation(config))
     assert first.to_json() == second.to_json()
@@ -34,8 +34,8 @@ async def test_same_seed_same_numbers_and_every_loan_explained() -> None:
     stats = first.strategies[0]
     assert stats.loans == 50
     assert 0 < stats.recovery_rate <= 1
-    assert len(stats.recovered_share_by_day) == 91
-    # By day 90 no case of a paying-on-reminder borrower is still open.
+    assert len(stats.recovered_share_by_day) == 61
+    # By day 60 no case of a paying-on-reminder borrower is still open.
     by_behaviour = first.final_stage_by_behaviour
     assert set(by_behaviour.get(Behaviour.PAYS_ON_REMINDER.value, {})) <= {"resolved"}
 
