@@ -18,7 +18,8 @@ from typing import Literal
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
+from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
     from models import activities as act
@@ -584,6 +585,9 @@ class CollectionCase:
             # A reminder that cannot go out within the hour is dropped, not sent late.
             schedule_to_close_timeout=timedelta(hours=1),
             retry_policy=CONTACT_RETRY,
+            # On cancel, wait for the server's word: an attempt already running finishes and
+            # reports what it sent; one waiting out a retry backoff is dropped.
+            cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
         )
 
         def overtaken() -> bool:
@@ -595,14 +599,15 @@ class CollectionCase:
         await workflow.wait_condition(lambda: handle.done() or overtaken())
         if not handle.done():
             handle.cancel()
-            return act.ContactResult(
-                outcome=c.ContactOutcome.UNKNOWN,
-                reason="abandoned while the provider was being retried: the case moved on",
-            )
         try:
             result: act.ContactResult = await handle
             return result
         except ActivityError as err:
+            if isinstance(err.cause, CancelledError):
+                return act.ContactResult(
+                    outcome=c.ContactOutcome.SKIPPED,
+                    reason="dropped while waiting to retry the provider: the case moved on",
+                )
             cause = err.cause
             if isinstance(cause, ApplicationError) and cause.type == act.ERROR_CONTACT_REJECTED:
                 code = str(cause.details[0]) if cause.details else None
