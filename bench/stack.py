@@ -17,7 +17,7 @@ from activities.db import upgrade_database
 from models import activities as act
 from models.settings import Settings, hash_api_key
 from sandbox.app import create_sandbox_app
-from sandbox.config import FaultConfig, SandboxConfig
+from sandbox.config import quiet_config
 from sandbox.testing import serve
 from workers.temporal import activity_name, build_workers
 
@@ -36,12 +36,7 @@ class Stack:
 async def real_stack(client: Client, directory: Path, task_queue: str) -> AsyncIterator[Stack]:
     db_url = f"sqlite+aiosqlite:///{directory / 'app.db'}"
     await asyncio.to_thread(upgrade_database, db_url)
-    sandbox = SandboxConfig(
-        account_sid=Settings().twilio_account_sid,
-        auth_token=TWILIO_TOKEN,
-        faults=FaultConfig(callbacks_enabled=False),
-        step_delay_seconds=0.0,
-    )
+    sandbox = quiet_config(Settings().twilio_account_sid, TWILIO_TOKEN)
     async with serve(create_sandbox_app(sandbox)) as sandbox_url:
         settings = Settings(
             env="test",

@@ -63,3 +63,13 @@ def config_from_settings(settings: Settings) -> SandboxConfig:
         auth_token=settings.twilio_auth_token,
         public_base_url=settings.twilio_base_url,
     )
+
+
+def quiet_config(account_sid: str, auth_token: str) -> SandboxConfig:
+    """A sandbox for batch runs (simulation, benchmarks): no status callbacks, no delays."""
+    return SandboxConfig(
+        account_sid=account_sid,
+        auth_token=auth_token,
+        faults=FaultConfig(callbacks_enabled=False),
+        step_delay_seconds=0.0,
+    )

@@ -47,7 +47,7 @@ from models.common import Borrower, Loan, Stage, case_id_for
 from models.settings import PROJECT_ROOT, Settings
 from models.strategy import Strategy, choose_strategy, load_strategy
 from sandbox.app import create_sandbox_app
-from sandbox.config import FaultConfig, SandboxConfig
+from sandbox.config import quiet_config
 from sandbox.testing import serve
 from simulation.behaviour import (
     DEFAULT_MIX,
@@ -266,12 +266,7 @@ async def run_simulation(
             data_converter=pydantic_data_converter,
         )
         try:
-            sandbox = SandboxConfig(
-                account_sid=Settings().twilio_account_sid,
-                auth_token=SIM_TOKEN,
-                faults=FaultConfig(callbacks_enabled=False),
-                step_delay_seconds=0.0,
-            )
+            sandbox = quiet_config(Settings().twilio_account_sid, SIM_TOKEN)
             async with serve(create_sandbox_app(sandbox)) as sandbox_url:
                 settings = Settings(
                     env="test",
