@@ -1,0 +1,181 @@
+"""Browser fixtures: the app on a real port, Debian's Chromium through Playwright, people.
+
+``site`` serves the API and its screens with uvicorn in the test's event loop (SQLite at the
+head migration; no Temporal unless a test asks for ``live_site``). ``browser`` is Debian's
+Chromium (``/usr/bin/chromium``; ``.ci/run`` installs it); ``open_page`` gives a page whose
+context aborts, and records, every request that is not for this machine — so a page that
+reaches for a CDN fails its test instead of silently working on a machine with internet.
+Screenshots go to ``.data/screenshots/`` (git-ignored) for a person to look at.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.async_api import Browser, BrowserContext, Page, Route, async_playwright
+from temporalio.client import Client
+
+from activities.db import Database, upgrade_database
+from api.app import create_app
+from models.common import Role
+from models.settings import PROJECT_ROOT, Settings
+from models.tables import FieldAgent
+from models.users import UserCreate
+from sandbox.testing import serve
+from web import accounts
+from web.pages import WebState
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",  # the tests run as root
+    "--headless",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = PROJECT_ROOT / ".data" / "screenshots"
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 800}
+VIEWPORTS = {"phone": PHONE, "desktop": DESKTOP}
+PASSWORD = "correct horse battery"
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
+
+
+@dataclass
+class Site:
+    url: str
+    settings: Settings
+    database: Database
+    web: WebState
+    region: str = field(default_factory=lambda: f"r-{uuid.uuid4().hex[:6]}")
+
+    async def person(self, role: Role, *, collector: bool = False, locale: str = "en") -> str:
+        """A user of this role (a field collector with an agent record if asked); its username."""
+        username = f"{role.value}-{uuid.uuid4().hex[:6]}"
+        agent_id = None
+        if collector:
+            agent_id = f"A-{uuid.uuid4().hex[:6]}"
+            async with self.database.session() as session:
+                session.add(FieldAgent(id=agent_id, name="Field Agent", region=self.region))
+                await session.commit()
+        await accounts.add_user(
+            self.database,
+            UserCreate(
+                username=username,
+                display_name=f"Test {role.value.title()}",
+                role=role,
+                agent_id=agent_id,
+                locale=locale,
+                password=PASSWORD,
+            ),
+        )
+        return username
+
+    def move_clock(self, to: datetime) -> None:
+        self.web.clock = lambda: to
+
+
+async def _no_temporal(_: Settings) -> Client:
+    raise ConnectionError("these screens' tests run without Temporal")
+
+
+def web_settings(tmp_path: Path, **changes: object) -> Settings:
+    values: dict[str, object] = {
+        "env": "test",
+        "session_secret": f"test-session-secret-{uuid.uuid4().hex}",
+        "database_url": f"sqlite+aiosqlite:///{tmp_path / 'unused.db'}",
+        "data_dir": tmp_path,
+    }
+    values.update(changes)
+    return Settings(**values)  # type: ignore[arg-type]  # the fields' own validation applies
+
+
+@pytest.fixture
+async def site(tmp_path: Path, sqlite_url: str) -> AsyncIterator[Site]:
+    await asyncio.to_thread(upgrade_database, sqlite_url)
+    database = Database(sqlite_url)
+    settings = web_settings(tmp_path)
+    app = create_app(settings, temporal_client_factory=_no_temporal, database=database)
+    try:
+        async with serve(app) as url:
+            yield Site(url, settings, database, app.state.web)
+    finally:
+        await database.dispose()
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    if not os.path.exists(CHROMIUM):  # noqa: ASYNC240  # once per session, before any await
+        pytest.fail(f"{CHROMIUM} is missing: `apt-get install chromium` (.ci/run does it)")
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        await launched.close()
+
+
+@dataclass
+class Guard:
+    """Requests the page tried outside this machine (each was aborted)."""
+
+    outside: list[str] = field(default_factory=list)
+
+
+OpenPage = Callable[..., Awaitable[tuple[Page, Guard]]]
+
+
+@pytest.fixture
+async def open_page(browser: Browser) -> AsyncIterator[OpenPage]:
+    contexts: list[BrowserContext] = []
+
+    async def opener(viewport: str = "desktop", locale: str = "en") -> tuple[Page, Guard]:
+        context = await browser.new_context(
+            viewport=VIEWPORTS[viewport],  # type: ignore[arg-type]  # a ViewportSize dict
+            locale=locale,
+            extra_http_headers={"Accept-Language": locale},
+        )
+        contexts.append(context)
+        guard = Guard()
+
+        async def only_local(route: Route) -> None:
+            host = urlsplit(route.request.url).hostname or ""
+            if route.request.url.startswith(("data:", "blob:")) or host in LOCAL_HOSTS:
+                await route.continue_()
+            else:
+                guard.outside.append(route.request.url)
+                await route.abort("internetdisconnected")
+
+        await context.route("**/*", only_local)
+        return await context.new_page(), guard
+
+    yield opener
+    for context in contexts:
+        await context.close()
+
+
+async def screenshot(page: Page, name: str, *, full_page: bool = True) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    await page.screenshot(path=str(path), full_page=full_page)
+    return path
+
+
+async def log_in(page: Page, site: Site, username: str, password: str = PASSWORD) -> None:
+    await page.goto(f"{site.url}/login")
+    await page.fill("#username", username)
+    await page.fill("#password", password)
+    await page.click("button[type=submit]")
+
+
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
