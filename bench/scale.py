@@ -83,6 +83,7 @@ async def measure(smoke: bool, cases: int | None = None) -> Figures:
                     )
 
                 started = time.perf_counter()
+                cpu_before = time.process_time()
                 start_seconds = 0.0
                 begun = 0
                 for checkpoint in checkpoints:  # RSS once each third of the cases is idle
@@ -96,6 +97,7 @@ async def measure(smoke: bool, cases: int | None = None) -> Figures:
                     await asyncio.sleep(2)  # let the worker settle before reading its RSS
                     rss_at[str(checkpoint)] = round(rss_bytes() / 2**20, 1)
                 idle_seconds = time.perf_counter() - started
+                cpu_seconds = time.process_time() - cpu_before
                 await asyncio.sleep(2)  # let the server persist the last tasks
                 rss = rss_bytes()
                 size = _size(server_db)
@@ -109,6 +111,8 @@ async def measure(smoke: bool, cases: int | None = None) -> Figures:
         "worker_rss_growth_mb": round((rss - rss_before) / 2**20, 1),
         "worker_rss_mb_by_cases": rss_at,
         "max_cached_workflows": MAX_CACHED_WORKFLOWS,
+        # This process: the worker, its activities and the Twilio sandbox (not the server).
+        "worker_cpu_seconds_per_1000_cases_started": round(cpu_seconds / k * 1000, 2),
         "server_db_bytes": size,
         "server_db_bytes_per_case": round((size - size_before) / k, 1),
     }

@@ -35,6 +35,7 @@ from bench.bare_workflows import BenchLedger, BenchTimer
 from bench.stack import SYSTEM_KEY, real_stack, wait_synced
 from models.settings import Settings
 from simulation.driver import venv_binary
+from workers.temporal import MAX_CACHED_WORKFLOWS
 from workflows.case import SEARCH_ATTRIBUTES
 from workflows.sandbox import workflow_runner
 
@@ -117,6 +118,7 @@ async def measure(smoke: bool) -> Figures:
         task_queue=BARE_QUEUE,
         workflows=[BenchTimer, BenchLedger],
         workflow_runner=workflow_runner(),
+        max_cached_workflows=MAX_CACHED_WORKFLOWS,  # as the case worker's
     )
     bare_ids = [f"BARE-{i:06d}" for i in range(n)]
     case_ids = [f"CASE-{i:06d}" for i in range(n)]
@@ -155,6 +157,7 @@ async def measure(smoke: bool) -> Figures:
     return {
         "n": n,
         "concurrency": CONCURRENCY,
+        "max_cached_workflows": MAX_CACHED_WORKFLOWS,
         "a_bare_http_starts_per_second": round(bare_start, 1),
         "b_case_starts_per_second": round(case_start, 1),
         "c_bare_http_updates_per_second": round(bare_update, 1),
