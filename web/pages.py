@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
@@ -55,6 +56,11 @@ def static_url(path: str) -> str:
     return f"/static/{path}?v={_static_version(path)}"
 
 
+def in_zone(moment: datetime, zone: str) -> str:
+    """A time as the borrower's clock shows it: "12-01 15:16"."""
+    return moment.astimezone(ZoneInfo(zone)).strftime("%m-%d %H:%M")
+
+
 def build_environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(WEB_DIR / "templates"),
@@ -64,6 +70,7 @@ def build_environment() -> Environment:
         lstrip_blocks=True,
     )
     env.globals["static"] = static_url
+    env.filters["in_zone"] = in_zone
     env.globals["languages"] = LANGUAGES
     return env
 

@@ -19,17 +19,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, Route, async_playwright
 from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
 
 from activities.db import Database, upgrade_database
 from api.app import create_app
-from models.common import Role
+from bench.stack import SYSTEM_KEY, real_stack
+from models.common import Role, case_id_for
 from models.settings import PROJECT_ROOT, Settings
-from models.tables import FieldAgent
+from models.tables import Case, FieldAgent
 from models.users import UserCreate
 from sandbox.testing import serve
+from tests.api.conftest import strategies as api_strategies
 from web import accounts
 from web.pages import WebState
 
@@ -179,3 +183,67 @@ async def log_in(page: Page, site: Site, username: str, password: str = PASSWORD
 
 def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
     return datetime(year, month, day, hour, minute, tzinfo=UTC)
+
+
+@dataclass
+class LiveSite(Site):
+    """A site with Temporal, the real activities (SQLite read model, the Twilio sandbox)."""
+
+    system_key: str = ""
+
+    async def open_case(self, borrower_zone: str, strategy: str = "slow") -> str:
+        loan_id = f"L-{uuid.uuid4().hex[:10]}"
+        event = {
+            "loan_id": loan_id,
+            "currency": "CNY",
+            "amount_overdue": "1530.50",
+            "outstanding_balance": "9800.00",
+            "due_date": "2026-11-20",
+            "strategy": strategy,
+            "borrower": {
+                "id": f"B-{uuid.uuid4().hex[:8]}",
+                "name": "王芳",
+                "phone": "+8613800138000",
+                "timezone": borrower_zone,
+                "locale": "zh-CN",
+                "region": self.region,
+                "address": "杭州市西湖区文三路 1 号",
+                "consent": {"sms": True, "call": True},
+            },
+        }
+        headers = {"Authorization": f"Bearer {self.system_key}"}
+        async with httpx.AsyncClient(base_url=self.url, headers=headers) as http:
+            answer = await http.post("/v1/overdue-events", json=event)
+        assert answer.status_code == 202, answer.text
+        await self._until_projected(case_id_for(loan_id))
+        return loan_id
+
+    async def _until_projected(self, case_id: str, seconds: float = 20) -> None:
+        deadline = asyncio.get_running_loop().time() + seconds
+        while asyncio.get_running_loop().time() < deadline:
+            async with self.database.session() as session:
+                case = await session.get(Case, case_id)
+                if case is not None and case.next_action_at is not None:
+                    return
+            await asyncio.sleep(0.2)
+        raise AssertionError(f"{case_id} never reached the read model")
+
+
+@pytest.fixture
+async def live_site(dev_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[LiveSite]:
+    client = dev_env.client
+
+    async def factory(_: Settings) -> Client:
+        return client
+
+    task_queue = f"web-{uuid.uuid4().hex[:10]}"
+    async with real_stack(client, tmp_path, task_queue) as stack:
+        database = stack.activities.db
+        app = create_app(
+            stack.settings,
+            temporal_client_factory=factory,
+            database=database,
+            strategies=api_strategies(),
+        )
+        async with serve(app) as url:
+            yield LiveSite(url, stack.settings, database, app.state.web, system_key=SYSTEM_KEY)

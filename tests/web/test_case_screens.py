@@ -1,0 +1,84 @@
+"""The worklist and the case page on a real case (Temporal, real activities, SQL read model)."""
+
+from __future__ import annotations
+
+import httpx
+
+from models.common import Role
+from tests import factories
+from tests.web.conftest import LiveSite, OpenPage, log_in, screenshot
+from tests.web.test_login import MAX_PAGE_BYTES, weigh
+
+
+async def test_operator_finds_the_case_and_reveals_the_phone(
+    live_site: LiveSite, open_page: OpenPage
+) -> None:
+    """The worklist lists the case due today; the case page masks the borrower; revealing the
+    phone needs a reason and puts who, when and why on the timeline."""
+    loan_id = await live_site.open_case(factories.open_window_zone())
+    operator = await live_site.person(Role.OPERATOR)
+    page, guard = await open_page("desktop", "en")
+    await log_in(page, live_site, operator)
+    await page.wait_for_url(f"{live_site.url}/")
+    assert await weigh(page, f"{live_site.url}/worklist") < MAX_PAGE_BYTES
+    await page.click(f"#due + table a:text('{loan_id}')")
+    await page.wait_for_url(f"{live_site.url}/cases/{loan_id}")
+    assert (await page.inner_text("#borrower-phone")).startswith("+861")
+    assert "*" in await page.inner_text("#borrower-phone")
+    assert "王*" in await page.inner_text("#borrower-name")
+    assert "9800" not in await page.inner_text("#balance")  # the case collects the overdue
+    await page.select_option("#detail", "phone")
+    await page.fill("#reason", "calling back as asked")
+    await page.click("form.reveal button")
+    await page.wait_for_selector("#borrower-phone .tag")
+    assert "+8613800138000" in await page.inner_text("#borrower-phone")
+    await screenshot(page, "case-revealed-desktop-en")
+    timeline = await page.inner_text("#timeline")
+    assert "revealed the borrower's phone — why: calling back as asked" in timeline
+    assert operator in timeline
+    assert guard.outside == []
+    # A reload shows the masked phone again: the reveal was for that one answer.
+    await page.goto(f"{live_site.url}/cases/{loan_id}")
+    assert "+8613800138000" not in await page.inner_text("#borrower")
+
+
+async def test_case_screens_in_both_languages_and_sizes(
+    live_site: LiveSite, open_page: OpenPage
+) -> None:
+    """Worklist and case page, phone and desktop, zh-CN and en, each under 100 KB."""
+    loan_id = await live_site.open_case(factories.open_window_zone())
+    for lang in ("zh-CN", "en"):
+        operator = await live_site.person(Role.OPERATOR, locale=lang)
+        for viewport in ("phone", "desktop"):
+            page, guard = await open_page(viewport, lang)
+            await log_in(page, live_site, operator)
+            await page.wait_for_url(f"{live_site.url}/")
+            for name, path in (("worklist", "/worklist"), ("case", f"/cases/{loan_id}")):
+                assert await weigh(page, live_site.url + path) < MAX_PAGE_BYTES
+                await screenshot(page, f"{name}-{viewport}-{lang}")
+            assert guard.outside == []
+
+
+async def test_auditor_sees_no_write_form_and_a_forged_post_is_refused(
+    live_site: LiveSite, open_page: OpenPage
+) -> None:
+    """The auditor reads the case without any form; a POST with the auditor's own valid CSRF
+    token is still 403, and the worklist is not the auditor's screen."""
+    loan_id = await live_site.open_case(factories.open_window_zone())
+    auditor = await live_site.person(Role.AUDITOR)
+    page, _ = await open_page("desktop", "en")
+    await log_in(page, live_site, auditor)
+    await page.wait_for_url(f"{live_site.url}/")
+    await page.goto(f"{live_site.url}/cases/{loan_id}")
+    assert await page.query_selector_all("main form") == []
+    await screenshot(page, "case-auditor-desktop-en")
+    cookies = {c["name"]: c["value"] for c in await page.context.cookies()}
+    token = await page.get_attribute("form[action='/logout'] input[name=csrf]", "value")
+    async with httpx.AsyncClient(base_url=live_site.url, cookies=cookies) as http:
+        forged = await http.post(
+            f"/cases/{loan_id}/notes", data={"csrf": token or "", "text": "auditor note"}
+        )
+        assert forged.status_code == 403
+        assert (await http.get("/worklist")).status_code == 403
+        no_token = await http.post(f"/cases/{loan_id}/notes", data={"text": "x"})
+        assert no_token.status_code == 403
