@@ -106,3 +106,14 @@ class UserSession(SQLModel, table=True):
     csrf_token: str = Field(max_length=64)
     created_at: AwareDatetime = created_field()
     expires_at: AwareDatetime
+
+
+class CaseClaim(SQLModel, table=True):
+    """Who is working a case now: one operator at a time; a claim lapses after ``CLAIM_HOURS``."""
+
+    __tablename__ = "case_claims"
+
+    case_id: str = Field(primary_key=True, max_length=80)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    username: str = Field(max_length=64)  # shown on worklists without a join
+    claimed_at: AwareDatetime

@@ -1,4 +1,4 @@
-"""users and sessions: the people who log in to the screens.
+"""users and sessions: the people who log in to the screens, and who holds which case.
 
 Revision ID: 0002_users_and_sessions
 Revises: 0001_initial
@@ -52,9 +52,23 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("token_hash", name=op.f("pk_user_sessions")),
     )
     op.create_index(op.f("ix_user_sessions_user_id"), "user_sessions", ["user_id"])
+    op.create_table(
+        "case_claims",
+        sa.Column("case_id", sa.String(length=80), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("username", sa.String(length=64), nullable=False),
+        sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_case_claims_user_id_users")
+        ),
+        sa.PrimaryKeyConstraint("case_id", name=op.f("pk_case_claims")),
+    )
+    op.create_index(op.f("ix_case_claims_user_id"), "case_claims", ["user_id"])
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_case_claims_user_id"), table_name="case_claims")
+    op.drop_table("case_claims")
     op.drop_index(op.f("ix_user_sessions_user_id"), table_name="user_sessions")
     op.drop_table("user_sessions")
     op.drop_table("users")

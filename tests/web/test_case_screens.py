@@ -82,3 +82,35 @@ async def test_auditor_sees_no_write_form_and_a_forged_post_is_refused(
         assert (await http.get("/worklist")).status_code == 403
         no_token = await http.post(f"/cases/{loan_id}/notes", data={"text": "x"})
         assert no_token.status_code == 403
+
+
+async def test_a_claimed_case_shows_who_holds_it(live_site: LiveSite, open_page: OpenPage) -> None:
+    """One operator claims the case; the worklist and the case page show it to another, whose
+    claim is refused with a sentence until the holder releases it."""
+    loan_id = await live_site.open_case(factories.open_window_zone())
+    first = await live_site.person(Role.OPERATOR)
+    second = await live_site.person(Role.OPERATOR)
+    page, _ = await open_page("desktop", "en")
+    await log_in(page, live_site, first)
+    await page.wait_for_url(f"{live_site.url}/")
+    await page.goto(f"{live_site.url}/cases/{loan_id}")
+    await page.click("form[action$='/claim'] button")
+    await page.wait_for_selector(f"#claim .tag:text('worked by {first}')")
+    other, _ = await open_page("phone", "en")
+    await log_in(other, live_site, second)
+    await other.wait_for_url(f"{live_site.url}/")
+    await other.goto(f"{live_site.url}/worklist")
+    assert f"worked by {first}" in await other.inner_text("#due + table")
+    await screenshot(other, "worklist-claimed-phone-en")
+    await other.goto(f"{live_site.url}/cases/{loan_id}")
+    assert await other.query_selector("form[action$='/claim']") is None
+    token = await other.get_attribute("form[action='/logout'] input[name=csrf]", "value")
+    taken = await other.request.post(
+        f"{live_site.url}/cases/{loan_id}/claim", form={"csrf": token or ""}, max_redirects=0
+    )
+    assert taken.status == 409 and "Someone else is working this case" in await taken.text()
+    await page.click("form[action$='/release'] button")
+    await page.wait_for_selector("#claim .muted")
+    await other.reload()
+    await other.click("form[action$='/claim'] button")
+    await other.wait_for_selector(f"#claim .tag:text('worked by {second}')")

@@ -10,8 +10,8 @@ from temporalio.client import Client
 
 from api.deps import AppState
 from api.errors import ApiError
-from models.common import Role
-from web import casefile
+from models.common import Role, case_id_for
+from web import casefile, claims
 from web.casefile import Detail
 from web.pages import render, web_state
 from web.session import Forbidden, Person, actor_of, check_csrf, person_with
@@ -38,8 +38,15 @@ async def worklist_page(
     if db is None:
         raise Forbidden("forbidden.unavailable")
     region = found.user.region if found.user.agent_id else None  # a collector: own region
-    work = await worklist(db, web_state(request).clock(), max(1, min(page, 1000)), region)
-    return render(request, "worklist.html", user=found.user, csrf=found.csrf_token, work=work)
+    now = web_state(request).clock()
+    work = await worklist(db, now, max(1, min(page, 1000)), region)
+    loans = {r.loan_id for r in work.due} | {r.loan_id for r in work.replies}
+    loans |= {r.loan_id for r in work.proposals}
+    held = await claims.holders(db, (case_id_for(loan) for loan in loans), now)
+    holders = {loan: held[case_id_for(loan)] for loan in loans if case_id_for(loan) in held}
+    return render(
+        request, "worklist.html", user=found.user, csrf=found.csrf_token, work=work, holders=holders
+    )
 
 
 @router.get("/cases")
@@ -78,6 +85,11 @@ async def _case_page(
             sentence=str(err.detail),
         )
     borrower = await casefile.borrower_of(state.database, loan_id) if state.database else None
+    held = (
+        await claims.holder(state.database, case_id_for(loan_id), state.clock())
+        if state.database
+        else None
+    )
     return render(
         request,
         "case.html",
@@ -91,6 +103,10 @@ async def _case_page(
         may_write=casefile.may_write_notes(found.user.role) and not view.terminal,
         refusal=refusal,
         notice=notice,
+        holder=held,
+        may_claim=casefile.may_write_notes(found.user.role) and not view.terminal,
+        may_release=held is not None
+        and (held.user_id == found.user.id or found.user.role in claims.RELEASERS),
     )
 
 
@@ -140,3 +156,27 @@ async def add_note(request: Request, found: Person, loan_id: LoanId) -> Response
             request, found, loan_id, refusal=str(err.detail), status=err.status_code
         )
     return RedirectResponse(f"/cases/{loan_id}?noted=1", status_code=303)
+
+
+@router.post("/cases/{loan_id}/claim")
+async def claim(request: Request, found: Person, loan_id: LoanId) -> Response:
+    """Take the case; if someone else holds it, say who (the claim stays theirs)."""
+    await check_csrf(request, found.csrf_token)
+    state = web_state(request)
+    if not casefile.may_write_notes(found.user.role) or state.database is None:
+        raise Forbidden("forbidden.role")
+    held = await claims.claim(state.database, case_id_for(loan_id), found.user, state.clock())
+    if held.user_id != found.user.id:
+        return await _case_page(request, found, loan_id, refusal="case.held", status=409)
+    return RedirectResponse(f"/cases/{loan_id}", status_code=303)
+
+
+@router.post("/cases/{loan_id}/release")
+async def release(request: Request, found: Person, loan_id: LoanId) -> Response:
+    await check_csrf(request, found.csrf_token)
+    state = web_state(request)
+    if state.database is None:
+        raise Forbidden("forbidden.unavailable")
+    if not await claims.release(state.database, case_id_for(loan_id), found.user):
+        raise Forbidden("forbidden.role")
+    return RedirectResponse(f"/cases/{loan_id}", status_code=303)
