@@ -24,6 +24,7 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Page, Route, async_playwright
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
+from twilio.request_validator import RequestValidator
 
 from activities.db import Database, upgrade_database
 from api.app import create_app
@@ -247,3 +248,14 @@ async def live_site(dev_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterat
         )
         async with serve(app) as url:
             yield LiveSite(url, stack.settings, database, app.state.web, system_key=SYSTEM_KEY)
+
+
+async def twilio_post(site: LiveSite, path: str, query: str, form: dict[str, str]) -> None:
+    """POST a webhook as Twilio would, signed with the stack's token for the public URL."""
+    url = f"{site.settings.public_base_url.rstrip('/')}{path}?{query}"
+    signature = RequestValidator(site.settings.twilio_auth_token).compute_signature(url, form)
+    async with httpx.AsyncClient(base_url=site.url) as http:
+        answer = await http.post(
+            f"{path}?{query}", data=form, headers={"X-Twilio-Signature": signature}
+        )
+    assert answer.status_code in (200, 204), answer.text

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
+
 import httpx
 
-from models.common import Role
+from models.common import Role, case_id_for
 from tests import factories
-from tests.web.conftest import LiveSite, OpenPage, log_in, screenshot
+from tests.web.conftest import LiveSite, OpenPage, log_in, screenshot, twilio_post
 from tests.web.test_login import MAX_PAGE_BYTES, weigh
 
 
@@ -114,3 +117,35 @@ async def test_a_claimed_case_shows_who_holds_it(live_site: LiveSite, open_page:
     await other.reload()
     await other.click("form[action$='/claim'] button")
     await other.wait_for_selector(f"#claim .tag:text('worked by {second}')")
+
+
+async def test_replies_and_call_back_requests_reach_the_worklist(
+    live_site: LiveSite, open_page: OpenPage
+) -> None:
+    """A free-text SMS reply and an IVR key 2, sent through the signed Twilio webhooks, appear
+    under replies and call-back requests, newest first, each linking to its case."""
+    loan_id = await live_site.open_case(factories.open_window_zone())
+    case = case_id_for(loan_id)
+    sms = {
+        "MessageSid": f"SM{uuid.uuid4().hex}",
+        "From": "+8613800138000",
+        "Body": "明天再还可以吗",
+    }
+    await twilio_post(live_site, "/webhooks/twilio/inbound", f"case_id={case}", sms)
+    key = {"CallSid": f"CA{uuid.uuid4().hex}", "Digits": "2"}
+    await twilio_post(live_site, "/webhooks/twilio/gather", f"case_id={case}&locale=zh-CN", key)
+    operator = await live_site.person(Role.OPERATOR, locale="zh-CN")
+    page, _ = await open_page("phone", "zh-CN")
+    await log_in(page, live_site, operator)
+    await page.wait_for_url(f"{live_site.url}/")
+    rows = page.locator("#replies + table tbody tr")
+    for _ in range(100):  # the case's events reach the read model with its next activity
+        await page.goto(f"{live_site.url}/worklist")
+        if await rows.count() >= 2:
+            break
+        await asyncio.sleep(0.2)
+    texts = [await rows.nth(i).inner_text() for i in range(await rows.count())]
+    assert len(texts) == 2, texts
+    assert "请求回电" in texts[0] and loan_id in texts[0]
+    assert "明天再还可以吗" in texts[1] and loan_id in texts[1]
+    await screenshot(page, "worklist-replies-phone-zh-CN")
