@@ -88,6 +88,9 @@ def add(
     ] = None,
     region: Annotated[str | None, typer.Option(help="Region (a collector: the agent's).")] = None,
     locale: Annotated[str, typer.Option(help="zh-CN or en.")] = "zh-CN",
+    timezone: Annotated[
+        str, typer.Option(help="IANA zone the screens show times in.")
+    ] = "Asia/Shanghai",
     database_url: DatabaseUrl = None,
 ) -> None:
     """Add a person who can log in."""
@@ -99,6 +102,7 @@ def add(
             agent_id=agent,
             region=region,
             locale=locale,
+            timezone=timezone,
             password=password,
         )
     except ValidationError as exc:

@@ -14,7 +14,7 @@ from datetime import datetime
 from pydantic import AwareDatetime, field_validator
 from sqlmodel import Field, SQLModel
 
-from models.common import SUPPORTED_LOCALES, Role
+from models.common import SUPPORTED_LOCALES, Role, validate_timezone
 from models.tables import created_field, enum_type, updated_field
 
 USERNAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{1,63}$"
@@ -48,6 +48,8 @@ class UserBase(SQLModel):
     agent_id: str | None = Field(default=None, foreign_key="field_agents.id", max_length=64)
     region: str | None = Field(default=None, max_length=64)
     locale: str = Field(default="zh-CN", max_length=16)
+    # The zone the screens show this person's times in (IANA name).
+    timezone: str = Field(default="Asia/Shanghai", max_length=64)
     active: bool = True
 
     @field_validator("username")
@@ -63,6 +65,11 @@ class UserBase(SQLModel):
     @classmethod
     def _locale(cls, value: str) -> str:
         return normalise_locale(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return validate_timezone(value)
 
 
 class User(UserBase, table=True):

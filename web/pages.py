@@ -17,7 +17,14 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    pass_context,
+    select_autoescape,
+)
+from jinja2.runtime import Context
 
 from activities.db import Database
 from models.settings import Settings
@@ -61,6 +68,15 @@ def in_zone(moment: datetime, zone: str) -> str:
     return moment.astimezone(ZoneInfo(zone)).strftime("%m-%d %H:%M")
 
 
+@pass_context
+def seen(context: Context, moment: datetime, seconds: bool = False) -> str:
+    """A time in the viewer's zone, with the zone's abbreviation: "12-02 06:39 CST"."""
+    user = context.get("user")
+    zone = ZoneInfo(user.timezone) if user is not None else UTC
+    local = moment.astimezone(zone)
+    return local.strftime("%m-%d %H:%M:%S %Z" if seconds else "%m-%d %H:%M %Z")
+
+
 def build_environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(WEB_DIR / "templates"),
@@ -71,6 +87,7 @@ def build_environment() -> Environment:
     )
     env.globals["static"] = static_url
     env.filters["in_zone"] = in_zone
+    env.filters["seen"] = seen
     env.globals["languages"] = LANGUAGES
     return env
 

@@ -25,6 +25,7 @@ def upgrade() -> None:
         sa.Column("agent_id", sa.String(length=64), nullable=True),
         sa.Column("region", sa.String(length=64), nullable=True),
         sa.Column("locale", sa.String(length=16), nullable=False),
+        sa.Column("timezone", sa.String(length=64), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("password_hash", sa.String(length=256), nullable=False),
