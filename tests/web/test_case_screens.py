@@ -149,3 +149,22 @@ async def test_replies_and_call_back_requests_reach_the_worklist(
     assert "请求回电" in texts[0] and loan_id in texts[0]
     assert "明天再还可以吗" in texts[1] and loan_id in texts[1]
     await screenshot(page, "worklist-replies-phone-zh-CN")
+
+
+async def test_contact_log_shows_each_decision(live_site: LiveSite, open_page: OpenPage) -> None:
+    """On a case that has sent reminders (one-second strategy days, the Twilio sandbox), the
+    contact log lists each contact with the gate's decision."""
+    loan_id = await live_site.open_case(factories.open_window_zone(), strategy="fast")
+    operator = await live_site.person(Role.OPERATOR)
+    page, _ = await open_page("desktop", "en")
+    await log_in(page, live_site, operator)
+    await page.wait_for_url(f"{live_site.url}/")
+    rows = page.locator("h2:text('Contact log') + table tbody tr")
+    for _ in range(100):
+        await page.goto(f"{live_site.url}/cases/{loan_id}")
+        if await rows.count() >= 1:
+            break
+        await asyncio.sleep(0.2)
+    first = await rows.first.inner_text()
+    assert "sms" in first and any(word in first for word in ("sent", "deferred", "blocked"))
+    await screenshot(page, "case-contacts-desktop-en")
