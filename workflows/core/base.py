@@ -66,7 +66,8 @@ class CaseBase:
         self.s.stage_deadline = None
         self.s.contact_retry_at = None
         kind = "closed" if stage.terminal else "stage"
-        self.event(kind, f"{previous.value} -> {stage.value}: {reason}", now, actor)
+        summary = f"{previous.value} -> {stage.value}: {reason}"
+        self.event(kind, summary, now, actor, source=previous.value, target=stage.value)
         self.on_enter(stage, reason, now, actor)
 
     def on_enter(self, stage: Stage, reason: str, now: datetime, actor: Actor) -> None:

@@ -66,7 +66,14 @@ class Contacts(Pauses):
             return decision
         key = self.key(step)
         self.s.contacts.append(
-            Contact(key=key, channel=channel, step=step, at=now, outcome=ContactOutcome.SENT)
+            Contact(
+                key=key,
+                channel=channel,
+                step=step,
+                at=now,
+                outcome=ContactOutcome.SENT,
+                transactional=transactional,
+            )
         )
         self.emit(
             fx.Contact(

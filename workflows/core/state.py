@@ -33,6 +33,7 @@ class Contact(BaseModel):
     outcome: ContactOutcome
     connected: bool = False
     manual: bool = False  # an operator's own call, logged: counts toward the caps
+    transactional: bool = False  # a receipt: not collection, so the caps do not bind it
     provider_sid: str | None = None
     reason: str = ""
 
