@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from models.actions import ActionName
-from models.common import Actor, Role
+from models.common import Actor, Role, Stage
 from models.strategy import Strategy
 from tests.factories import borrower, default_strategy, loan
 from workflows.core import effects as fx
@@ -56,3 +56,8 @@ def contacts(effects: list[fx.Effect]) -> list[fx.Contact]:
 
 def money(value: str) -> Decimal:
     return Decimal(value)
+
+
+def stage_of(case: Case) -> Stage:
+    """The stage, read fresh (mypy would otherwise narrow it across an action)."""
+    return case.s.stage
