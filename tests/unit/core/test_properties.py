@@ -229,6 +229,23 @@ class CoreMachine(RuleBasedStateMachine):
         slot = visit.offered[min(pick, len(visit.offered) - 1)]
         self.call(N.VISIT_ANSWER, c.VisitAnswerInput(answer="accept", slot=slot), BORROWER)
 
+    @rule(digits=st.sampled_from(["1", "2", "9"]), sid=st.integers(min_value=1, max_value=3))
+    def key_press(self, digits: str, sid: int) -> None:
+        self.call(N.IVR_RESPONSE, c.IvrResponse(provider_sid=f"CA-{sid}", digits=digits), SYSTEM)
+
+    @rule(text=st.sampled_from(["STOP", "退订", "start", "call me"]))
+    def inbound(self, text: str) -> None:
+        self.n += 1
+        self.call(
+            N.INBOUND_MESSAGE, c.InboundMessage(provider_sid=f"SM-{self.n}", text=text), SYSTEM
+        )
+
+    @rule(days=st.integers(min_value=1, max_value=6), hour=st.integers(min_value=0, max_value=23))
+    def operator_books(self, days: int, hour: int) -> None:
+        at = (self.now + timedelta(days=days)).replace(hour=hour, minute=0, second=0)
+        inp = c.ScheduleVisitInput(at=at, collectors=["fc-1", "fc-2"])
+        self.call(N.SCHEDULE_VISIT, inp, OPERATOR)
+
     @rule(outcome=st.sampled_from(list(c.VisitOutcome)), go=st.booleans())
     def visit_outcome(self, outcome: c.VisitOutcome, go: bool) -> None:
         """Often the collectors go at the slot first; sometimes one tries to record early."""
@@ -320,6 +337,14 @@ class CoreMachine(RuleBasedStateMachine):
         for item in self.case.s.commitments:
             identity = (item.kind, item.amount)
             assert self.commitments.setdefault(item.no, identity) == identity
+
+    @invariant()
+    def no_visit_while_paused_or_ceased(self) -> None:
+        visit = self.case.current_visit()
+        if visit is not None and visit.scheduled_at is not None:
+            assert not self.case.s.dispute_open and not self.case.s.cease_contact
+            until = self.case.s.hardship_until
+            assert until is None or until <= self.now or visit.scheduled_at >= until
 
     @invariant()
     def bounded(self) -> None:
