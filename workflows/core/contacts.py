@@ -10,7 +10,7 @@ from models.common import SYSTEM_ACTOR, Actor, Channel
 from workflows.core import compliance
 from workflows.core import effects as fx
 from workflows.core.pauses import Pauses
-from workflows.core.state import Contact
+from workflows.core.state import SIDS_KEPT, Contact
 
 
 def _as_record(c: Contact) -> ContactRecord:
@@ -152,5 +152,5 @@ class Contacts(Pauses):
         if sid in self.s.handled_sids:
             return False
         self.s.handled_sids.append(sid)
-        del self.s.handled_sids[:-200]
+        del self.s.handled_sids[:-SIDS_KEPT]
         return True

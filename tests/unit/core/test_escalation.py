@@ -88,3 +88,20 @@ def test_allowed_actions_give_each_refusal_its_sentence() -> None:
     assert not any(a.allowed for a in auditor)
     borrower = {a.action for a in allowed_actions(case, BORROWER, OPENED) if a.allowed}
     assert borrower == {N.NEGOTIATION, N.DISPUTE, N.CEASE_CONTACT}
+
+
+def test_another_visit_or_a_write_off_by_the_supervisor_only() -> None:
+    case, _ = escalated()
+    again = c.EscalationInput(decision=c.EscalationDecision.ANOTHER_VISIT)
+    with pytest.raises(Refusal) as refused:
+        act(case, N.ESCALATION, again, OPERATOR, OPENED)
+    assert refused.value.code == "role"
+    act(case, N.ESCALATION, again, SUPERVISOR, OPENED)
+    assert stage_of(case) is Stage.VISIT
+    with pytest.raises(Refusal) as stage:
+        act(case, N.ESCALATION, again, SUPERVISOR, OPENED)
+    assert stage.value.code == "stage"
+    other, _ = escalated()
+    write_off = c.EscalationInput(decision=c.EscalationDecision.WRITE_OFF)
+    act(other, N.ESCALATION, write_off, SUPERVISOR, OPENED)
+    assert stage_of(other) is Stage.WRITTEN_OFF and other.s.terminal_reason

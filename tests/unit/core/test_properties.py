@@ -233,7 +233,7 @@ class CoreMachine(RuleBasedStateMachine):
     def key_press(self, digits: str, sid: int) -> None:
         self.call(N.IVR_RESPONSE, c.IvrResponse(provider_sid=f"CA-{sid}", digits=digits), SYSTEM)
 
-    @rule(text=st.sampled_from(["STOP", "退订", "start", "call me"]))
+    @rule(text=st.sampled_from(["STOP", "退订", "start", "call me", "V1", "拜访2"]))
     def inbound(self, text: str) -> None:
         self.n += 1
         self.call(

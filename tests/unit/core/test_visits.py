@@ -9,7 +9,16 @@ import pytest
 from models import case as c
 from models.actions import ActionName as N
 from models.common import Stage
-from tests.unit.core.helpers import BORROWER, OPENED, OPERATOR, act, new_case, run_until, stage_of
+from tests.unit.core.helpers import (
+    BORROWER,
+    OPENED,
+    OPERATOR,
+    SYSTEM,
+    act,
+    new_case,
+    run_until,
+    stage_of,
+)
 from workflows.core import effects as fx
 from workflows.core.actions.visit import collectors_assigned
 from workflows.core.case import Case
@@ -108,3 +117,14 @@ def test_an_unanswered_proposal_alerts_once_per_window() -> None:
     effects = run_until(case, VISIT_DAY + timedelta(days=1, hours=12), start=VISIT_DAY)
     alerts = [e for e in effects if isinstance(e, fx.Alert) and e.kind == "visit_unanswered"]
     assert len(alerts) == 1
+
+
+def test_an_sms_reply_keyword_accepts_an_offered_slot() -> None:
+    case, _ = at_visit()
+    visit = case.current_visit()
+    assert visit is not None
+    collectors_assigned(case, visit.visit_no, ["fc-1", "fc-2"], VISIT_DAY)
+    act(
+        case, N.INBOUND_MESSAGE, c.InboundMessage(provider_sid="SM-v", text="V2"), SYSTEM, VISIT_DAY
+    )
+    assert visit.scheduled_at == visit.offered[1] and case.s.opted_out == []

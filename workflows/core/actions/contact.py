@@ -3,6 +3,7 @@ channel preferences, inbound messages, key presses and the provider's delivery s
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from models import case as c
@@ -11,6 +12,7 @@ from models.common import Actor, Channel, Stage, classify_inbound
 from workflows.core import compliance
 from workflows.core.actions.base import ActionDef
 from workflows.core.actions.negotiation import check_promise, promise_days
+from workflows.core.actions.visit import book
 from workflows.core.case import Case
 from workflows.core.refusal import Refusal
 from workflows.core.state import Note
@@ -73,9 +75,28 @@ class InboundMessage(ActionDef[c.InboundMessage]):
         kind = classify_inbound(inp.text)
         if kind in ("opt_out", "opt_in"):
             case.set_opt_out(Channel.SMS, kind == "opt_out", "replied by SMS", now)
+        elif (slot := _slot_reply(case, inp.text, now)) is not None:
+            visit = case.current_visit()
+            if visit is not None:
+                book(case, visit, slot, actor, now)
         else:
             case.s.notes.append(Note(at=now, actor=actor, text=f"borrower wrote: {inp.text}"))
             case.event("note", "borrower wrote a message", now, actor)
+
+
+# "V2" or "拜访2" accepts the second offered slot: a keyword no opt-in or opt-out word resembles.
+SLOT_REPLY = re.compile(r"^\s*(?:v|拜访)\s*([1-5])\s*$", re.IGNORECASE)
+
+
+def _slot_reply(case: Case, text: str, now: datetime) -> datetime | None:
+    match = SLOT_REPLY.match(text)
+    visit = case.current_visit()
+    if match is None or visit is None or case.s.stage is not Stage.VISIT or case.paused(now):
+        return None
+    index = int(match.group(1)) - 1
+    if index >= len(visit.offered) or visit.offered[index] <= now or case.s.cease_contact:
+        return None
+    return visit.offered[index]
 
 
 class IvrResponse(ActionDef[c.IvrResponse]):

@@ -36,7 +36,7 @@ def _check_time(case: Case, at: datetime, now: datetime) -> None:
         )
 
 
-def _book(case: Case, visit: Visit, slot: datetime, actor: Actor, now: datetime) -> None:
+def book(case: Case, visit: Visit, slot: datetime, actor: Actor, now: datetime) -> None:
     """Accepted and staffed: the visit is on."""
     visit.accepted = slot
     if len(set(visit.collectors)) >= case.strategy.visit.collectors:
@@ -82,7 +82,7 @@ class VisitAnswer(ActionDef[c.VisitAnswerInput]):
     def run(self, case: Case, inp: c.VisitAnswerInput, actor: Actor, now: datetime) -> None:
         visit = _visit(case)
         if inp.answer == "accept" and inp.slot is not None:
-            _book(case, visit, inp.slot, actor, now)
+            book(case, visit, inp.slot, actor, now)
         elif inp.answer == "propose":
             visit.proposed_by_borrower = inp.slot
             case.event("visit", f"visit {visit.visit_no}: borrower proposed a time", now, actor)
@@ -113,7 +113,7 @@ class ScheduleVisit(ActionDef[c.ScheduleVisitInput]):
             case.s.assigned_agents = list(visit.collectors)
         if inp.at not in visit.offered:
             visit.offered = sorted([*visit.offered, inp.at])
-        _book(case, visit, inp.at, actor, now)
+        book(case, visit, inp.at, actor, now)
 
 
 class VisitOutcome(ActionDef[c.RecordVisitInput]):
@@ -147,4 +147,4 @@ def collectors_assigned(case: Case, visit_no: int, agents: list[str], now: datet
     case.s.assigned_agents = list(visit.collectors)
     case.event("visit", f"visit {visit_no}: {len(agents)} collectors assigned", now)
     if visit.accepted is not None and visit.scheduled_at is None and not case.paused(now):
-        _book(case, visit, visit.accepted, SYSTEM_ACTOR, now)
+        book(case, visit, visit.accepted, SYSTEM_ACTOR, now)
