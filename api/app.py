@@ -66,7 +66,7 @@ def create_app(
     state = AppState(
         settings=settings,
         client_factory=temporal_client_factory or default_client_factory,
-        strategies=StrategyBook(settings.strategy_dir, strategies),
+        strategies=StrategyBook(settings.strategy_dir, strategies, allow_demo=settings.allows_demo),
         database=database if database is not None else Database(settings.database_url),
     )
 

@@ -1,17 +1,18 @@
 """API keys and roles: who is calling, and what each role may do.
 
-Keys are stored as SHA-256 digests (``Settings.api_keys``); a request's key is hashed and
-compared in constant time. Keys are never logged; the actor id stands in for them.
+Keys are stored as SHA-256 digests (``Settings.api_keys``, lower-case, checked at start-up); a
+request's key is stripped, hashed and compared in constant time. Keys are never logged; the
+actor id stands in for them.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from collections.abc import Mapping
 from enum import StrEnum
 
 from models.common import Actor, Role
+from models.guards import hash_api_key
 
 
 class Action(StrEnum):
@@ -89,15 +90,12 @@ def roles_for(action: Action) -> list[Role]:
 
 def resolve_key(key: str, keys: Mapping[str, tuple[str, str]]) -> Actor | None:
     """The actor whose hashed key matches; every stored digest is compared in constant time."""
-    digest = hashlib.sha256(key.encode()).hexdigest()
+    digest = hash_api_key(key).encode()
     found: tuple[str, str] | None = None
     for stored, actor in keys.items():
-        if hmac.compare_digest(stored.lower().encode(), digest.encode()):
+        if hmac.compare_digest(stored.encode(), digest):
             found = actor
     if found is None:
         return None
-    actor_id, role = found
-    try:
-        return Actor(id=actor_id, role=Role(role))
-    except ValueError:  # a misconfigured key (unknown role) authenticates nobody
-        return None
+    actor_id, role = found  # entries were checked at start-up: a known role, an id
+    return Actor(id=actor_id, role=Role(role))

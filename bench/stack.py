@@ -36,7 +36,7 @@ class Stack:
 async def real_stack(client: Client, directory: Path, task_queue: str) -> AsyncIterator[Stack]:
     db_url = f"sqlite+aiosqlite:///{directory / 'app.db'}"
     await asyncio.to_thread(upgrade_database, db_url)
-    sandbox = quiet_config(Settings().twilio_account_sid, TWILIO_TOKEN)
+    sandbox = quiet_config(Settings(env="development").twilio_account_sid, TWILIO_TOKEN)
     async with serve(create_sandbox_app(sandbox)) as sandbox_url:
         settings = Settings(
             env="test",

@@ -266,10 +266,10 @@ async def run_simulation(
             data_converter=pydantic_data_converter,
         )
         try:
-            sandbox = quiet_config(Settings().twilio_account_sid, SIM_TOKEN)
+            sandbox = quiet_config(Settings(env="development").twilio_account_sid, SIM_TOKEN)
             async with serve(create_sandbox_app(sandbox)) as sandbox_url:
                 settings = Settings(
-                    env="test",
+                    env="development",  # an offline run on the sandbox: no production guards
                     database_url=db_url,
                     twilio_base_url=sandbox_url,
                     twilio_auth_token=SIM_TOKEN,

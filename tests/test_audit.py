@@ -99,6 +99,7 @@ async def lifecycle(own_time_env: WorkflowEnvironment) -> Lifecycle:
 @pytest.fixture
 def cli_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
     get_settings.cache_clear()
+    monkeypatch.setenv("COLLECTFLOW_ENV", "development")  # the CLI against a local test server
     yield monkeypatch
     get_settings.cache_clear()
 
