@@ -36,19 +36,20 @@ async def measure(smoke: bool) -> Figures:
     figures: Figures = {"loans_per_behaviour": per_behaviour, "days": days, "behaviours": {}}
     largest = 0
     for behaviour in Behaviour:
-        counts: list[tuple[int, int, int]] = []
+        counts: list[tuple[int, int, int, int]] = []
 
         async def read(
             env: WorkflowEnvironment,
             records: list[CaseRecord],
-            counts: list[tuple[int, int, int]] = counts,
+            counts: list[tuple[int, int, int, int]] = counts,
         ) -> None:
             for rec in records:  # one at a time (FIELD-NOTES: time-skipping hazards)
                 runs = await case_runs(env, rec)
                 events = sum(len(h.events) for h in runs)
                 scheduled = EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
                 activities = sum(1 for h in runs for e in h.events if e.event_type == scheduled)
-                counts.append((events, activities, max(len(h.events) for h in runs)))
+                size = sum(e.ByteSize() for h in runs for e in h.events)
+                counts.append((events, activities, max(len(h.events) for h in runs), size))
 
         config = SimConfig(loans=per_behaviour, days=days, seed=11, mix={behaviour: 1.0})
         await run_simulation(config, after=read)
@@ -58,6 +59,8 @@ async def measure(smoke: bool) -> Figures:
             "events_per_case": round(sum(c[0] for c in counts) / n, 1),
             "activities_per_case": round(sum(c[1] for c in counts) / n, 1),
             "max_events_single_run": max((c[2] for c in counts), default=0),
+            # The history's own bytes (protobuf), what the server stores and replays.
+            "history_bytes_per_case": round(sum(c[3] for c in counts) / n),
         }
     figures["largest_run_events"] = largest
     return figures
