@@ -18,6 +18,8 @@ from activities.db import Database
 from api import errors
 from api.deps import AppState, TemporalClientFactory
 from api.middleware import MAX_BODY_BYTES, BodyLimitMiddleware, RequestCountMiddleware
+from api.nul_guard import NulGuardMiddleware
+from api.ratelimit import RateLimiter
 from api.routes import cases, events, health, webhooks
 from api.strategies import StrategyBook
 from models.settings import Settings, get_settings
@@ -45,6 +47,12 @@ async def default_client_factory(settings: Settings) -> Client:
     return await connect(settings.temporal_address, settings.temporal_namespace)
 
 
+def rate_limiter(settings: Settings) -> RateLimiter | None:
+    if settings.api_rate_per_second is None:
+        return None
+    return RateLimiter(rate=settings.api_rate_per_second, burst=settings.api_rate_burst)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -68,6 +76,7 @@ def create_app(
         client_factory=temporal_client_factory or default_client_factory,
         strategies=StrategyBook(settings.strategy_dir, strategies, allow_demo=settings.allows_demo),
         database=database if database is not None else Database(settings.database_url),
+        limiter=rate_limiter(settings),
     )
 
     @asynccontextmanager
@@ -90,6 +99,7 @@ def create_app(
     )
     app.state.collectflow = state
     errors.install(app)
+    app.add_middleware(NulGuardMiddleware)  # inside the size limit: the body is whole by then
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
     app.add_middleware(RequestCountMiddleware)  # added last: outermost, sees every answer
     for module in (events, cases, webhooks, health):

@@ -363,6 +363,11 @@ class CaseHistory(BaseModel):
     loan_id: str
     runs: int = Field(description="how many runs the case has had (continue-as-new followed)")
     entries: list[TimelineEntry] = Field(description="in order: run by run, then by time")
+    total: int | None = Field(default=None, description="entries in the whole timeline")
+    offset: int = Field(default=0, description="index of the first entry on this page")
+    next_offset: int | None = Field(
+        default=None, description="offset of the next page; null on the last page"
+    )
 
 
 _DIGEST = "9f2c0b6e8a1d4c3b7e5f6a8d9c0b1a2e3f4d5c6b7a8e9f0d1c2b3a4e5f6d7c8b"

@@ -455,8 +455,15 @@ def build_timeline(
     return [entry for _, entry in reader.entries]
 
 
-async def fetch_case_histories(client: Client, case_id: str) -> list[WorkflowHistory]:
-    """Every run of a case's latest chain, first run first.
+class TooManyRuns(Exception):
+    """The case has more runs than the caller will fetch at once."""
+
+
+async def fetch_case_histories(
+    client: Client, case_id: str, *, max_runs: int | None = None
+) -> list[WorkflowHistory]:
+    """Every run of a case's latest chain, first run first (more than ``max_runs``: raises
+    :class:`TooManyRuns`, so a request never fetches without bound).
 
     Starts from the latest run (a handle without run id describes it) and walks back through
     each run's ``continued_execution_run_id``; needs no visibility queries, so it works on the
@@ -467,6 +474,8 @@ async def fetch_case_histories(client: Client, case_id: str) -> list[WorkflowHis
     run_id: str | None = latest.run_id
     seen: set[str] = set()
     while run_id and run_id not in seen:
+        if max_runs is not None and len(seen) >= max_runs:
+            raise TooManyRuns(f"case {case_id} has more than {max_runs} runs")
         seen.add(run_id)
         history = await client.get_workflow_handle(case_id, run_id=run_id).fetch_history()
         histories.append(history)

@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     # JSON object: sha256(key) -> {"id": ..., "role": ...}; digests are kept lower-case.
     api_keys: dict[str, dict[str, str]] = Field(default_factory=dict)
 
+    # Per API key, in this API process: sustained requests a second and the burst allowed at
+    # once; past that 429 with Retry-After. None lifts the limit.
+    api_rate_per_second: float | None = Field(default=20.0, gt=0)
+    api_rate_burst: int = Field(default=100, ge=1)
+
     twilio_account_sid: str = "AC00000000000000000000000000000000"
     twilio_auth_token: str = "sandbox-token"
     twilio_base_url: str = "http://127.0.0.1:8088"
@@ -82,6 +87,12 @@ class Settings(BaseSettings):
     default_strategy: str = "default"
     challenger_strategy: str | None = None
     challenger_share: float = Field(default=0.0, ge=0.0, le=1.0)
+
+    # What one API request may read of a case's history: runs fetched (continue-as-new keeps
+    # each run bounded), timeline entries per page, and the size of an export or raw history.
+    history_max_runs: int = Field(default=100, ge=1)
+    history_page_max: int = Field(default=1000, ge=1)
+    export_max_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
 
     data_dir: Path = PROJECT_ROOT / ".data"
     history_retention_days: int = Field(default=3650, ge=1)
