@@ -16,6 +16,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from api.strategies import NAME_PATTERN
 from audit.export import Manifest
+from audit.signing import Signature
 from audit.timeline import TimelineEntry
 from models import case as c
 from models.common import SYSTEM_ACTOR, Actor, Borrower, Loan, Stage
@@ -408,7 +409,8 @@ class CaseExport(BaseModel):
     To check it, write each of ``files`` byte for byte (UTF-8) under its name into an empty
     directory, write ``manifest`` as ``manifest.json`` the way the CLI does (``json.dumps(...,
     indent=2, sort_keys=True, ensure_ascii=False)`` plus a newline; ``audit.export.ExportBundle``
-    does all of this), then run ``collectflow audit verify DIR``."""
+    does all of this, with ``signature`` as ``manifest.sig``), then run ``collectflow audit
+    verify DIR --public-key export-signing-key.pem.pub``."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [EXPORT_EXAMPLE]})
 
@@ -419,4 +421,9 @@ class CaseExport(BaseModel):
     files: dict[str, str] = Field(
         description="file name -> exact content: history-<run_id>.json per run (the raw "
         "Temporal history, WorkflowHistory.to_json) and timeline.json"
+    )
+    signature: Signature | None = Field(
+        default=None,
+        description="Ed25519 signature over manifest.json's exact bytes (manifest.sig), with "
+        "the signing key's id; checked with the public key alone",
     )

@@ -22,8 +22,9 @@ from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from audit.export import MANIFEST, load_export
+from audit.export import MANIFEST
 from audit.timeline import fetch_case_histories, history_run_id
+from audit.verify import load_export
 from models.case import CaseInput
 from models.common import case_id_for
 from workflows.case import CollectionCase

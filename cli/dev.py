@@ -642,6 +642,11 @@ def _prepare(plan: DevPlan, *, demo: bool) -> None:
         upgrade_database(plan.database_url)
     except Exception as exc:  # a bad URL or an unreachable server: say so in one line
         raise DevError(f"could not migrate the database {plan.database_url}: {exc}") from exc
+    from audit.heads import DEV_KEY_NAME
+    from audit.signing import ensure_key
+
+    # Exports are signed everywhere; development's key lives beside its data (made once).
+    ensure_key(plan.data_dir / DEV_KEY_NAME)
     if demo:
         from cli.demo import seed_agents
 

@@ -94,6 +94,10 @@ class Settings(BaseSettings):
     history_page_max: int = Field(default=1000, ge=1)
     export_max_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
 
+    # Ed25519 private key (PEM) that signs audit exports; required outside development, where
+    # `collectflow dev` makes one under the data directory. Its public key: the same path + .pub.
+    export_signing_key: Path | None = None
+
     data_dir: Path = PROJECT_ROOT / ".data"
     history_retention_days: int = Field(default=3650, ge=1)
 

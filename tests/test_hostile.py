@@ -30,6 +30,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from twilio.request_validator import RequestValidator
 
 from api import auth
+from audit.signing import generate_key
 from models.settings import Settings, hash_api_key
 from tests.chaos.stack import Stack
 
@@ -45,10 +46,13 @@ BURST = 20
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     keys = {hash_api_key(k): {"id": f"{role}-1", "role": role} for role, k in KEYS.items()}
+    signing_key = tmp_path_factory.mktemp("keys") / "export-signing-key.pem"
+    generate_key(signing_key)
     env = {
         "COLLECTFLOW_ENV": "test",  # no demo keys
         "COLLECTFLOW_API_KEYS": json.dumps(keys),
         "COLLECTFLOW_TWILIO_AUTH_TOKEN": TOKEN,
+        "COLLECTFLOW_EXPORT_SIGNING_KEY": str(signing_key),
     }
     # The cases run the default strategy (days of a day): nothing is sent while the tests poke
     # them.

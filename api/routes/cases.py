@@ -40,7 +40,8 @@ from api.schemas import (
 )
 from api.strategies import NAME_PATTERN
 from api.visibility import KEYWORD_PATTERN, cases_query, summary
-from audit.export import build_export
+from audit.export import ExportBundle, build_export
+from audit.heads import ExportRefused, export_key, record_head
 from audit.timeline import TooManyRuns, build_timeline, fetch_case_histories
 from models import case as c
 from models.common import Actor, Stage, case_id_for
@@ -221,6 +222,18 @@ async def _histories(client: Client, case_id: str, max_runs: int) -> list[Workfl
         ) from exc
 
 
+async def sign_and_record(state: AppState, bundle: ExportBundle) -> ExportBundle:
+    """Signed with the configured key (none outside development: 503), its head recorded."""
+    try:
+        key = export_key(state.settings)
+        signed = bundle.signed(key)
+        if state.database is not None:
+            await record_head(state.database, signed.manifest, key)
+    except ExportRefused as exc:
+        raise ApiError(503, f"the export cannot be made: {exc}", retry_after=60) from exc
+    return signed
+
+
 def _within_export_cap(case_id: str, size: int, cap: int) -> None:
     if size > cap:
         raise ApiError(
@@ -237,6 +250,7 @@ def _within_export_cap(case_id: str, size: int, cap: int) -> None:
     responses={
         404: {"description": "no case for this loan"},
         413: {"description": "more runs or bytes than one request reads; use the CLI"},
+        503: {"description": "no signing key is configured, or the head was not recorded"},
     },
 )
 async def case_export(
@@ -254,8 +268,9 @@ async def case_export(
     bundle = build_export(histories, build_timeline(histories))
     size = sum(len(data) for data in bundle.files.values())
     _within_export_cap(case_id, size, state.settings.export_max_bytes)
+    bundle = await sign_and_record(state, bundle)
     files = {name: data.decode("utf-8") for name, data in bundle.files.items()}
-    return CaseExport(manifest=bundle.manifest, files=files)
+    return CaseExport(manifest=bundle.manifest, files=files, signature=bundle.signature)
 
 
 # ---------------------------------------------------------------- actions
