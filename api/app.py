@@ -20,10 +20,11 @@ from api.deps import AppState, TemporalClientFactory
 from api.middleware import MAX_BODY_BYTES, BodyLimitMiddleware, RequestCountMiddleware
 from api.nul_guard import NulGuardMiddleware
 from api.ratelimit import RateLimiter
-from api.routes import cases, events, health, webhooks
+from api.routes import cases, codec, events, health, webhooks
 from api.strategies import StrategyBook
 from models.settings import Settings, get_settings
 from models.strategy import Strategy
+from workers.codec import keyring_for
 from workers.temporal import connect
 
 log = structlog.get_logger(__name__)
@@ -44,7 +45,9 @@ Money travels as decimal strings.
 
 
 async def default_client_factory(settings: Settings) -> Client:
-    return await connect(settings.temporal_address, settings.temporal_namespace)
+    return await connect(
+        settings.temporal_address, settings.temporal_namespace, keyring=keyring_for(settings)
+    )
 
 
 def rate_limiter(settings: Settings) -> RateLimiter | None:
@@ -104,4 +107,5 @@ def create_app(
     app.add_middleware(RequestCountMiddleware)  # added last: outermost, sees every answer
     for module in (events, cases, webhooks, health):
         app.include_router(module.router)
+    app.mount("/codec", codec.codec_app(state))
     return app

@@ -33,6 +33,7 @@ class Action(StrEnum):
     CEASE_CONTACT = "cease_contact"
     ESCALATION = "escalation"
     CLOSE = "close"
+    CODEC = "codec"
 
 
 # For messages: "role 'auditor' may not record payments".
@@ -52,6 +53,7 @@ PHRASES: Mapping[Action, str] = {
     Action.CEASE_CONTACT: "record cease-contact requests",
     Action.ESCALATION: "decide escalations",
     Action.CLOSE: "close cases",
+    Action.CODEC: "decode or encode Temporal payloads",
 }
 
 _OPERATOR_ACTIONS = frozenset(
@@ -74,8 +76,10 @@ _READS = frozenset({Action.LIST_CASES, Action.READ_CASE, Action.READ_HISTORY})
 ROLE_ACTIONS: Mapping[Role, frozenset[Action]] = {
     Role.SYSTEM: frozenset({Action.OVERDUE_EVENT, Action.PAYMENT}),
     Role.OPERATOR: _OPERATOR_ACTIONS | _READS,
-    Role.SUPERVISOR: _OPERATOR_ACTIONS | _READS | {Action.ESCALATION, Action.EXPORT_CASE},
-    Role.AUDITOR: _READS | {Action.EXPORT_CASE},
+    Role.SUPERVISOR: _OPERATOR_ACTIONS
+    | _READS
+    | {Action.ESCALATION, Action.EXPORT_CASE, Action.CODEC},
+    Role.AUDITOR: _READS | {Action.EXPORT_CASE, Action.CODEC},
     Role.ADMIN: frozenset(Action),
 }
 

@@ -26,6 +26,7 @@ from api.recent import RecentKeys
 from api.strategies import StrategyBook
 from models.common import Actor
 from models.settings import Settings
+from workers.codec import EncryptionCodec
 
 log = structlog.get_logger(__name__)
 
@@ -42,6 +43,7 @@ class AppState:
     client: Client | None = None
     recent_webhooks: RecentKeys = field(default_factory=RecentKeys)
     limiter: RateLimiter | None = None
+    codec: EncryptionCodec | None = None  # built on first use by /codec
     _connect_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _retry_at: float = 0.0
 

@@ -46,6 +46,7 @@ from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 
+from audit.decode import decoded_history
 from models import activities as act
 from models import case as c
 from models.common import Actor, Stage
@@ -465,8 +466,9 @@ async def fetch_case_histories(
     """Every run of a case's latest chain, first run first (more than ``max_runs``: raises
     :class:`TooManyRuns`, so a request never fetches without bound).
 
-    Starts from the latest run (a handle without run id describes it) and walks back through
-    each run's ``continued_execution_run_id``; needs no visibility queries, so it works on the
+    Payloads are decoded through the client's codec. Starts from the latest run (a handle
+    without run id describes it) and walks back through each run's
+    ``continued_execution_run_id``; needs no visibility queries, so it works on the
     time-skipping test server too.
     """
     latest = await client.get_workflow_handle(case_id).describe()
@@ -478,7 +480,8 @@ async def fetch_case_histories(
             raise TooManyRuns(f"case {case_id} has more than {max_runs} runs")
         seen.add(run_id)
         history = await client.get_workflow_handle(case_id, run_id=run_id).fetch_history()
-        histories.append(history)
+        # Decoded as the workflow saw it: the timeline and the export read the payloads.
+        histories.append(await decoded_history(history, client.data_converter.payload_codec))
         started = history.events[0].workflow_execution_started_event_attributes
         run_id = started.continued_execution_run_id or None
     histories.reverse()

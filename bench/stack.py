@@ -19,6 +19,7 @@ from models.settings import Settings, hash_api_key
 from sandbox.app import create_sandbox_app
 from sandbox.config import quiet_config
 from sandbox.testing import serve
+from workers.codec import new_key_text
 from workers.temporal import activity_name, build_workers
 
 SYSTEM_KEY = "bench-system-key-0123456789abcdef"
@@ -47,6 +48,7 @@ async def real_stack(client: Client, directory: Path, task_queue: str) -> AsyncI
             task_queue=task_queue,
             messaging_task_queue=f"{task_queue}-messaging",
             api_keys={hash_api_key(SYSTEM_KEY): {"id": "bench-system", "role": "system"}},
+            payload_keys={"bench-1": new_key_text()},
         )
         real = await CaseActivities.from_settings(settings)
         stack = Stack(settings=settings, activities=real, synced=set())

@@ -33,6 +33,7 @@ from audit.timeline import TimelineEntry, build_timeline, fetch_case_histories
 from audit.verify import verify_export
 from models.common import case_id_for
 from models.settings import get_settings
+from workers.codec import converter_for, keyring_for
 from workers.temporal import connect
 
 app = typer.Typer(
@@ -52,7 +53,9 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
 
 async def _client() -> Client:
     settings = get_settings()
-    return await connect(settings.temporal_address, settings.temporal_namespace)
+    return await connect(
+        settings.temporal_address, settings.temporal_namespace, keyring=keyring_for(settings)
+    )
 
 
 async def _case(loan_id: str) -> tuple[list[WorkflowHistory], list[TimelineEntry]]:
@@ -220,7 +223,8 @@ async def _replay(
                 f"[red]FAILED[/red] {failure.describe()}", highlight=False, soft_wrap=True
             )
 
-    return await rp.replay_histories(source, on_progress=advance)
+    converter = converter_for(get_settings())
+    return await rp.replay_histories(source, on_progress=advance, converter=converter)
 
 
 @app.command()

@@ -9,6 +9,8 @@ would otherwise fail each request it meets, not the start-up.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import re
 from collections.abc import Iterable, Mapping
@@ -128,3 +130,38 @@ def demo_strategy_problem(setting: str, name: str | None, directory: Path) -> st
             f"run only with {DEV_ONLY}"
         )
     return None
+
+
+PAYLOAD_SETTING = "COLLECTFLOW_PAYLOAD_KEYS"
+# Development's payload key: fixed so every local process (and the tests' servers) can read the
+# others' payloads without set-up; refused wherever the guards apply, like the demo API keys.
+DEV_PAYLOAD_KEY_ID = "dev-1"
+DEV_PAYLOAD_KEY = base64.b64encode(hashlib.sha256(b"collectflow development payload key").digest())
+DEV_PAYLOAD_KEYS = {DEV_PAYLOAD_KEY_ID: DEV_PAYLOAD_KEY.decode()}
+
+
+def check_payload_keys(keys: Mapping[str, str], current: str | None) -> None:
+    """Every environment: each key base64 of 32 bytes, the current one among them."""
+    for number, (key_id, text) in enumerate(keys.items(), start=1):
+        where = f"{PAYLOAD_SETTING} entry {number} ({key_id!r})"
+        if not key_id.strip() or len(key_id) > 64:
+            raise ValueError(f"{PAYLOAD_SETTING} entry {number} needs a key id of 1-64 characters")
+        try:
+            raw = base64.b64decode(str(text).strip(), validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ValueError(f"{where} is not base64 ({exc})") from exc
+        if len(raw) != 32:
+            raise ValueError(f"{where} is {len(raw)} bytes; AES-256 needs 32 random bytes")
+    if current is not None and current not in keys:
+        raise ValueError(f"COLLECTFLOW_PAYLOAD_KEY_CURRENT {current!r} is not in {PAYLOAD_SETTING}")
+
+
+def payload_key_problems(keys: Mapping[str, str]) -> Iterable[str]:
+    if not keys:
+        yield (
+            f"{PAYLOAD_SETTING} is empty; Temporal payloads are encrypted outside development: "
+            'set {"key-id": "<base64 of 32 random bytes>"}'
+        )
+    for key_id, text in keys.items():
+        if str(text).strip() == DEV_PAYLOAD_KEY.decode():
+            yield f"{PAYLOAD_SETTING} {key_id!r} is the development payload key; {DEV_ONLY} only"

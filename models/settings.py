@@ -12,11 +12,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from models.guards import (
     DEMO_API_KEYS,
+    DEV_PAYLOAD_KEYS,
     PLACEHOLDER_SECRETS,
     api_key_problems,
+    check_payload_keys,
     demo_strategy_problem,
     hash_api_key,
     normalise_api_keys,
+    payload_key_problems,
     placeholder_problem,
 )
 
@@ -52,6 +55,8 @@ class Settings(BaseSettings):
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
     temporal_ui_port: int = 8233
+    # The Temporal UI's origin: the only one the codec endpoint's CORS admits.
+    temporal_ui_origin: str = "http://127.0.0.1:8233"
     task_queue: str = "collectflow-cases"
     messaging_task_queue: str = "collectflow-messaging"
     # Twilio's long-code pace is about one message a second; tests and simulate lift it.
@@ -67,6 +72,12 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     public_base_url: str = "http://127.0.0.1:8000"
+    # Temporal payload encryption (AES-GCM): JSON {"key-id": "<base64 of 32 bytes>"}; new
+    # payloads use the current key (default: the last), old ones decrypt with any listed key.
+    # Empty in development: a fixed development key. Required everywhere else.
+    payload_keys: dict[str, str] = Field(default_factory=dict)
+    payload_key_current: str | None = None
+
     # JSON object: sha256(key) -> {"id": ..., "role": ...}; digests are kept lower-case.
     api_keys: dict[str, dict[str, str]] = Field(default_factory=dict)
 
@@ -110,12 +121,18 @@ class Settings(BaseSettings):
         return normalise_api_keys(value)
 
     @model_validator(mode="after")
+    def _well_formed_payload_keys(self) -> Settings:
+        check_payload_keys(self.payload_keys, self.payload_key_current)
+        return self
+
+    @model_validator(mode="after")
     def _production_guards(self) -> Settings:
         """Outside development: no demo keys, placeholder secrets or demo strategies."""
         if self.env == "development":
             return self
         problems = [
             *api_key_problems(self.api_keys),
+            *payload_key_problems(self.payload_keys),
             placeholder_problem("COLLECTFLOW_TWILIO_AUTH_TOKEN", self.twilio_auth_token),
             demo_strategy_problem(
                 "COLLECTFLOW_DEFAULT_STRATEGY", self.default_strategy, self.strategy_dir
@@ -133,6 +150,12 @@ class Settings(BaseSettings):
     def allows_demo(self) -> bool:
         """Demo keys, demo strategies and placeholder secrets: development only."""
         return self.env == "development"
+
+    def resolved_payload_keys(self) -> tuple[dict[str, str], str | None]:
+        """The payload keys in force and the current key id (development: its fixed key)."""
+        if not self.payload_keys and self.allows_demo:
+            return dict(DEV_PAYLOAD_KEYS), None
+        return dict(self.payload_keys), self.payload_key_current
 
     def resolved_api_keys(self) -> dict[str, tuple[str, str]]:
         """Hashed key -> (actor id, role), with the demo keys added in development only."""

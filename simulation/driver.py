@@ -34,7 +34,6 @@ import structlog
 from temporalio import activity
 from temporalio.api.testservice.v1 import SleepRequest
 from temporalio.client import WorkflowUpdateFailedError
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
@@ -57,6 +56,7 @@ from simulation.behaviour import (
     decide,
     draw_profile,
 )
+from workers.codec import converter_for
 from workers.temporal import activity_name, build_workers
 from workflows import localtime
 
@@ -263,7 +263,7 @@ async def run_simulation(
         await asyncio.to_thread(upgrade_database, db_url)
         env = await WorkflowEnvironment.start_time_skipping(
             test_server_existing_path=venv_binary("temporal-test-server"),
-            data_converter=pydantic_data_converter,
+            data_converter=converter_for(Settings(env="development")),  # as every client
         )
         try:
             sandbox = quiet_config(Settings(env="development").twilio_account_sid, SIM_TOKEN)

@@ -36,7 +36,7 @@ from models import case as c
 from models.common import Actor, Role, Stage, case_id_for
 from models.settings import get_settings
 from tests import factories
-from tests.conftest import venv_binary
+from tests.conftest import TEST_KEYRING_ENV, venv_binary
 from tests.histories import scenarios
 from tests.stand_ins import StandIns, running_workers
 from workflows.case import CollectionCase
@@ -102,6 +102,8 @@ async def lifecycle(own_time_env: WorkflowEnvironment) -> Lifecycle:
 def cli_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
     get_settings.cache_clear()
     monkeypatch.setenv("COLLECTFLOW_ENV", "development")  # the CLI against a local test server
+    for name, value in TEST_KEYRING_ENV.items():  # and the test servers' payload keys
+        monkeypatch.setenv(name, value)
     yield monkeypatch
     get_settings.cache_clear()
 
@@ -338,7 +340,9 @@ async def test_batch_replay_of_closed_cases(
         if (await client.count_workflows(query)).count == BATCH:
             break
         await dev_env.sleep(0.1)
-    summary = await replay_histories(query_histories(client, query))
+    summary = await replay_histories(
+        query_histories(client, query), converter=client.data_converter
+    )
     assert summary.failed == []
     assert (summary.replayed, summary.passed) == (BATCH, BATCH)
 

@@ -33,6 +33,8 @@ from api import auth
 from audit.signing import generate_key
 from models.settings import Settings, hash_api_key
 from tests.chaos.stack import Stack
+from tests.conftest import TEST_PAYLOAD_KEYS
+from workers.codec import new_key_text
 
 pytestmark = pytest.mark.integration
 
@@ -53,6 +55,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "COLLECTFLOW_API_KEYS": json.dumps(keys),
         "COLLECTFLOW_TWILIO_AUTH_TOKEN": TOKEN,
         "COLLECTFLOW_EXPORT_SIGNING_KEY": str(signing_key),
+        "COLLECTFLOW_PAYLOAD_KEYS": json.dumps({"hostile-1": new_key_text()}),
     }
     # The cases run the default strategy (days of a day): nothing is sent while the tests poke
     # them.
@@ -288,7 +291,9 @@ def test_api_keys_are_stored_hashed_and_compared_in_constant_time(
     every stored digest through hmac.compare_digest, whether the match is first, last or absent:
     no early exit whose timing would tell how far a guess got."""
     keys = {hash_api_key(k): {"id": f"{role}-1", "role": role} for role, k in KEYS.items()}
-    configured = Settings(env="test", api_keys=keys, twilio_auth_token=TOKEN)
+    configured = Settings(
+        env="test", api_keys=keys, twilio_auth_token=TOKEN, payload_keys=TEST_PAYLOAD_KEYS
+    )
     dumped = configured.model_dump_json()
     assert not any(key in dumped for key in KEYS.values())
     assert set(configured.api_keys) == {

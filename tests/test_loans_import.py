@@ -30,6 +30,7 @@ from cli.main import app
 from models import tables as t
 from models.common import case_id_for
 from models.settings import PROJECT_ROOT, Settings, get_settings
+from tests.conftest import TEST_KEYRING_ENV
 from tests.scan_helpers import good_row, scan_worker, terminate_cases, write_csv
 
 SETTINGS = Settings(env="development")
@@ -260,6 +261,7 @@ async def test_start_cases_runs_one_scan_after_the_import(
     path = write_csv(tmp_path / "loans.csv", rows)
     env = os.environ | {
         "COLLECTFLOW_ENV": "development",
+        **TEST_KEYRING_ENV,  # the test server's payload keys
         "COLLECTFLOW_DATABASE_URL": sqlite_url,
         "COLLECTFLOW_TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
         "COLLECTFLOW_TASK_QUEUE": task_queue,

@@ -19,6 +19,7 @@ import pytest
 
 from api.auth import resolve_key
 from models.settings import PROJECT_ROOT, Settings, SettingsRefused, hash_api_key, load_settings
+from tests.conftest import TEST_PAYLOAD_KEYS
 
 TOKEN = "twilio-real-looking-token-1234567890"
 GOOD_KEY = "prod-admin-key-0123456789abcdef"
@@ -213,7 +214,9 @@ def test_a_well_configured_production_starts_and_keys_match_in_any_digest_case()
     """An upper-case digest of a real key is stored lower-case and still authenticates, with
     whitespace around the presented key ignored; a wrong key does not."""
     upper = {hash_api_key(GOOD_KEY).upper(): {"id": "admin-1", "role": "admin"}}
-    settings = load_settings(env="production", api_keys=upper, twilio_auth_token=TOKEN)
+    settings = load_settings(
+        env="production", api_keys=upper, twilio_auth_token=TOKEN, payload_keys=TEST_PAYLOAD_KEYS
+    )
     keys = settings.resolved_api_keys()
     assert list(keys) == [hash_api_key(GOOD_KEY)]
     actor = resolve_key(f" {GOOD_KEY} ", keys)

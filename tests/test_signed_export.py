@@ -32,6 +32,7 @@ from audit.signing import (
 from audit.timeline import TimelineEntry, build_timeline
 from audit.verify import load_export, verify_export
 from models.settings import Settings, hash_api_key
+from tests.conftest import TEST_PAYLOAD_KEYS
 
 HISTORY = Path(__file__).parent / "histories" / "scenario2.json"
 
@@ -148,6 +149,7 @@ def test_production_refuses_an_export_without_a_key(tmp_path: Path) -> None:
         env="production",
         api_keys={hash_api_key("k-0123456789"): {"id": "a", "role": "admin"}},
         twilio_auth_token="real-token-0123456789",
+        payload_keys=TEST_PAYLOAD_KEYS,
         data_dir=tmp_path,
     )
     with pytest.raises(ExportRefused, match="COLLECTFLOW_EXPORT_SIGNING_KEY is not set"):
@@ -169,6 +171,7 @@ def test_the_cli_refuses_to_export_without_a_key_in_production(tmp_path: Path) -
         ),
         "COLLECTFLOW_TWILIO_AUTH_TOKEN": "real-token-0123456789",
         "COLLECTFLOW_DATA_DIR": str(tmp_path),
+        "COLLECTFLOW_PAYLOAD_KEYS": json.dumps(TEST_PAYLOAD_KEYS),
     }
     result = subprocess.run(
         [sys.executable, "-m", "cli.main", "audit", "export", "L-1", "--out", str(tmp_path / "x")],

@@ -26,6 +26,7 @@ from audit.signing import generate_key
 from models.settings import Settings, hash_api_key
 from models.strategy import Strategy
 from tests import factories
+from tests.conftest import TEST_PAYLOAD_KEYS
 from tests.stand_ins import StandIns, running_workers
 
 PUBLIC_URL = "https://collectflow.example.com"
@@ -155,6 +156,7 @@ def settings(tmp_path: Path, task_queue: str, messaging_queue: str) -> Settings:
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'unused.db'}",
         data_dir=tmp_path,
         export_signing_key=signing_key(tmp_path),
+        payload_keys=TEST_PAYLOAD_KEYS,
     )
 
 

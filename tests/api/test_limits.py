@@ -20,6 +20,7 @@ from temporalio.client import Client
 from api.app import create_app
 from api.deps import AppState
 from models.settings import Settings, hash_api_key
+from tests.conftest import TEST_PAYLOAD_KEYS
 
 KEYS = {"operator": "limits-operator-key-0123456789", "auditor": "limits-auditor-key-0123456789"}
 
@@ -54,6 +55,7 @@ def _settings(tmp_path: Path, **changes: object) -> Settings:
         "database_url": f"sqlite+aiosqlite:///{tmp_path / 'unused.db'}",
         "api_rate_per_second": 1.0,
         "api_rate_burst": 3,
+        "payload_keys": TEST_PAYLOAD_KEYS,
     }
     return Settings(**(values | changes))  # type: ignore[arg-type]  # test values, typed above
 
