@@ -34,6 +34,7 @@ import structlog
 from temporalio import activity
 from temporalio.api.testservice.v1 import SleepRequest
 from temporalio.client import WorkflowUpdateFailedError
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
@@ -56,7 +57,6 @@ from simulation.behaviour import (
     decide,
     draw_profile,
 )
-from workers.codec import converter_for
 from workers.temporal import activity_name, build_workers
 from workflows import localtime
 
@@ -263,7 +263,9 @@ async def run_simulation(
         await asyncio.to_thread(upgrade_database, db_url)
         env = await WorkflowEnvironment.start_time_skipping(
             test_server_existing_path=venv_binary("temporal-test-server"),
-            data_converter=converter_for(Settings(env="development")),  # as every client
+            # No codec: an in-process run on its own throwaway server, and its histories are the
+            # plain corpus bench/replay.py replays.
+            data_converter=pydantic_data_converter,
         )
         try:
             sandbox = quiet_config(Settings(env="development").twilio_account_sid, SIM_TOKEN)
