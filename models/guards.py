@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from models.common import Role
+from models.common import API_KEY_ROLES
 from models.strategy import StrategyError, load_strategy
 
 KEYS_SETTING = "COLLECTFLOW_API_KEYS"
@@ -37,7 +37,7 @@ PLACEHOLDER_SECRETS = frozenset(
     {"", "changeme", "change-me", "secret", "dev-twilio-token", "sandbox-token"}
 )
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
-_ROLES = ", ".join(r.value for r in Role)
+_ROLES = ", ".join(sorted(r.value for r in API_KEY_ROLES))
 
 
 def hash_api_key(key: str) -> str:
@@ -84,7 +84,7 @@ def normalise_api_keys(raw: Mapping[str, Any]) -> dict[str, dict[str, str]]:
             if not isinstance(value, str) or not value.strip():
                 raise ValueError(f"{where} has an empty or non-text {name!r}")
         role = str(entry["role"]).strip()
-        if role not in {r.value for r in Role}:
+        if role not in {r.value for r in API_KEY_ROLES}:  # 'borrower' is an actor, not a key
             raise ValueError(f"{where} has the unknown role {role!r}; roles: {_ROLES}")
         if digest in first_seen:
             raise ValueError(

@@ -231,6 +231,10 @@ def test_malformed_key_entries_are_refused_even_in_development() -> None:
         load_settings(env="development", api_keys={hash_api_key("k"): {"role": "admin"}})
     with pytest.raises(SettingsRefused, match="is not a SHA-256 hex digest"):
         load_settings(env="development", api_keys={"dev-admin": {"id": "a", "role": "admin"}})
+    with pytest.raises(SettingsRefused, match="unknown role 'borrower'"):  # an actor, not a key
+        load_settings(
+            env="development", api_keys={hash_api_key("k"): {"id": "b", "role": "borrower"}}
+        )
     with pytest.raises(SettingsRefused, match="is not an object with 'id' and 'role'"):
         load_settings(env="development", api_keys={hash_api_key("k"): "admin"})
 
