@@ -14,6 +14,7 @@ import structlog
 from fastapi import FastAPI
 from temporalio.client import Client
 
+import web.mount
 from activities.db import Database
 from api import errors
 from api.deps import AppState, TemporalClientFactory
@@ -99,6 +100,8 @@ def create_app(
         version="1",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # web.mount serves /docs and /redoc from vendored assets (offline)
+        redoc_url=None,
     )
     app.state.collectflow = state
     errors.install(app)
@@ -108,4 +111,5 @@ def create_app(
     for module in (events, cases, webhooks, health):
         app.include_router(module.router)
     app.mount("/codec", codec.codec_app(state))
+    web.mount.install(app, settings, state.database)  # screens for people, /docs, /static
     return app

@@ -649,9 +649,11 @@ def _prepare(plan: DevPlan, *, demo: bool) -> None:
     ensure_key(plan.data_dir / DEV_KEY_NAME)
     if demo:
         from cli.demo import seed_agents
+        from cli.demo_users import seed_users
 
         added = asyncio.run(seed_agents(plan.database_url))
         log.info("demo field agents", added=added)
+        log.info("demo people", added=asyncio.run(seed_users(plan.database_url)))
 
 
 def _start_demo(plan: DevPlan, stop: threading.Event) -> tuple[threading.Thread, list[str]]:
@@ -699,7 +701,9 @@ def banner(plan: DevPlan, demo_lines: list[str]) -> str:
         f"    {try_it}",
     ]
     if demo_lines:
-        parts += ["", *demo_lines]
+        from cli.demo_users import banner_lines
+
+        parts += ["", *banner_lines(plan.api_url), "", *demo_lines]
     parts += ["", "CollectFlow is ready", "Press Ctrl-C to stop.", ""]
     return "\n".join(parts)
 

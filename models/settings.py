@@ -26,8 +26,11 @@ from models.guards import (
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 Environment = Literal["development", "test", "production"]
 
+DEV_SESSION_SECRET = "dev-session-secret-not-for-production"  # screens' cookies, development only
+
 __all__ = [
     "DEMO_API_KEYS",
+    "DEV_SESSION_SECRET",
     "PLACEHOLDER_SECRETS",
     "PROJECT_ROOT",
     "Settings",
@@ -120,6 +123,10 @@ class Settings(BaseSettings):
             raise ValueError("COLLECTFLOW_API_KEYS is not a JSON object of digest -> entry")
         return normalise_api_keys(value)
 
+    # --- screens (web/): signs session and CSRF cookies; see web_session_secret().
+    session_secret: str = DEV_SESSION_SECRET
+    session_hours: int = Field(default=12, ge=1, le=24 * 30)
+
     @model_validator(mode="after")
     def _well_formed_payload_keys(self) -> Settings:
         check_payload_keys(self.payload_keys, self.payload_key_current)
@@ -156,6 +163,23 @@ class Settings(BaseSettings):
         if not self.payload_keys and self.allows_demo:
             return dict(DEV_PAYLOAD_KEYS), None
         return dict(self.payload_keys), self.payload_key_current
+
+    def web_session_secret(self) -> str:
+        """The secret signing the screens' cookies; a placeholder is refused outside development.
+
+        Checked when the screens are mounted (api.app), not when Settings is built, so a worker,
+        which serves no screen, does not need one.
+        """
+        if self.env != "development" and (
+            self.session_secret.strip().casefold() in PLACEHOLDER_SECRETS
+            or self.session_secret == DEV_SESSION_SECRET
+            or len(self.session_secret) < 32
+        ):
+            raise ValueError(
+                "COLLECTFLOW_SESSION_SECRET is a placeholder or shorter than 32 characters; "
+                "set a long random secret outside development"
+            )
+        return self.session_secret
 
     def resolved_api_keys(self) -> dict[str, tuple[str, str]]:
         """Hashed key -> (actor id, role), with the demo keys added in development only."""

@@ -29,6 +29,7 @@ SECRETS = {
     "COLLECTFLOW_TWILIO_AUTH_TOKEN": "a-real-token",
     "COLLECTFLOW_TWILIO_FROM_NUMBER": "+15005550006",
     "COLLECTFLOW_PAYLOAD_KEYS": '{"k1": "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE="}',
+    "COLLECTFLOW_SESSION_SECRET": "a-session-secret-of-thirty-two-characters",
 }
 
 needs_compose = pytest.mark.skipif(

@@ -56,6 +56,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "COLLECTFLOW_TWILIO_AUTH_TOKEN": TOKEN,
         "COLLECTFLOW_EXPORT_SIGNING_KEY": str(signing_key),
         "COLLECTFLOW_PAYLOAD_KEYS": json.dumps({"hostile-1": new_key_text()}),
+        "COLLECTFLOW_SESSION_SECRET": f"hostile-session-secret-{uuid.uuid4().hex}",
     }
     # The cases run the default strategy (days of a day): nothing is sent while the tests poke
     # them.

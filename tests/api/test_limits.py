@@ -56,6 +56,7 @@ def _settings(tmp_path: Path, **changes: object) -> Settings:
         "api_rate_per_second": 1.0,
         "api_rate_burst": 3,
         "payload_keys": TEST_PAYLOAD_KEYS,
+        "session_secret": "limits-session-secret-0123456789abcdef",
     }
     return Settings(**(values | changes))  # type: ignore[arg-type]  # test values, typed above
 

@@ -1,7 +1,7 @@
 """export heads: the timeline head of every audit export, recorded at export.
 
-Revision ID: 0002_export_heads
-Revises: 0001_initial
+Revision ID: 0003_export_heads
+Revises: 0002_users_and_sessions
 Create Date: 2026-12-01 22:30:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0002_export_heads"
-down_revision: str | None = "0001_initial"
+revision: str = "0003_export_heads"
+down_revision: str | None = "0002_users_and_sessions"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
