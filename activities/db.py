@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -13,7 +14,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, event
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import SQLModel
@@ -41,13 +42,36 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 COMPARE_OPTIONS: dict[str, Any] = {"compare_type": True}
 
 
+# asyncpg names the value it could not encode ("invalid input for query argument $2: '王芳'
+# (...)"): hide_parameters does not reach that text, so it is cut where the value starts.
+_ARGUMENT_ECHO = re.compile(r"(invalid input for query argument \$\d+):.*", re.DOTALL)
+
+
+def _hide_echoed_argument(context: ExceptionContext) -> None:
+    # Both the driver's error and SQLAlchemy's wrapper (its text was built from the first).
+    for error in (context.original_exception, context.sqlalchemy_exception):
+        if error is None or not error.args or not isinstance(error.args[0], str):
+            continue
+        hidden = _ARGUMENT_ECHO.sub(r"\1: (value hidden)", error.args[0])
+        if hidden != error.args[0]:
+            error.args = (hidden, *error.args[1:])
+
+
+def make_engine(url: str | URL, **options: Any) -> AsyncEngine:
+    """Every engine of the project: database errors and SQL logs never carry bound parameters
+    (names, phones, addresses), only the statement and the database's own sentence."""
+    engine = create_async_engine(url, hide_parameters=True, **options)
+    event.listen(engine.sync_engine, "handle_error", _hide_echoed_argument)
+    return engine
+
+
 class Database:
     """An async engine and its session factory, built once per process."""
 
     def __init__(self, url: str) -> None:
         self.url = make_url(url)
         ensure_sqlite_dir(self.url)
-        self.engine: AsyncEngine = create_async_engine(
+        self.engine: AsyncEngine = make_engine(
             self.url, pool_pre_ping=True, **_pool_options(self.url)
         )
         if is_sqlite(self.url):
@@ -116,7 +140,7 @@ def pending_model_changes(url: str) -> list[Any]:
 
 
 async def _compare_with_models(url: str) -> list[Any]:
-    engine = create_async_engine(url)
+    engine = make_engine(url)
     try:
         async with engine.connect() as connection:
             return await connection.run_sync(_diff_against_models)

@@ -27,7 +27,7 @@ from models.common import TERMINAL_STAGES, WORKFLOW_TYPE, Consent, Stage, case_i
 from models.common import Borrower as BorrowerSnapshot
 from models.common import Loan as LoanSnapshot
 from models.settings import Settings
-from models.strategy import Strategy, choose_strategy, load_strategy
+from models.strategy import Strategy, choose_strategy, load_strategy, refuse_demo
 
 log = structlog.get_logger(__name__)
 
@@ -119,7 +119,9 @@ async def _start(
         settings.challenger_share,
     )
     if name not in strategies:
-        strategies[name] = load_strategy(name, settings.strategy_dir)
+        strategies[name] = refuse_demo(
+            load_strategy(name, settings.strategy_dir), settings.allows_demo
+        )
     try:
         inp = CaseInput(
             loan=_loan_snapshot(loan),

@@ -19,10 +19,13 @@ from activities.db import Database
 from api import errors
 from api.deps import AppState, TemporalClientFactory
 from api.middleware import MAX_BODY_BYTES, BodyLimitMiddleware, RequestCountMiddleware
-from api.routes import cases, events, health, webhooks
+from api.nul_guard import NulGuardMiddleware
+from api.ratelimit import RateLimiter
+from api.routes import cases, codec, events, health, webhooks
 from api.strategies import StrategyBook
 from models.settings import Settings, get_settings
 from models.strategy import Strategy
+from workers.codec import keyring_for
 from workers.temporal import connect
 
 log = structlog.get_logger(__name__)
@@ -43,7 +46,15 @@ Money travels as decimal strings.
 
 
 async def default_client_factory(settings: Settings) -> Client:
-    return await connect(settings.temporal_address, settings.temporal_namespace)
+    return await connect(
+        settings.temporal_address, settings.temporal_namespace, keyring=keyring_for(settings)
+    )
+
+
+def rate_limiter(settings: Settings) -> RateLimiter | None:
+    if settings.api_rate_per_second is None:
+        return None
+    return RateLimiter(rate=settings.api_rate_per_second, burst=settings.api_rate_burst)
 
 
 def create_app(
@@ -67,8 +78,9 @@ def create_app(
     state = AppState(
         settings=settings,
         client_factory=temporal_client_factory or default_client_factory,
-        strategies=StrategyBook(settings.strategy_dir, strategies),
+        strategies=StrategyBook(settings.strategy_dir, strategies, allow_demo=settings.allows_demo),
         database=database if database is not None else Database(settings.database_url),
+        limiter=rate_limiter(settings),
     )
 
     @asynccontextmanager
@@ -93,9 +105,11 @@ def create_app(
     )
     app.state.collectflow = state
     errors.install(app)
+    app.add_middleware(NulGuardMiddleware)  # inside the size limit: the body is whole by then
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
     app.add_middleware(RequestCountMiddleware)  # added last: outermost, sees every answer
     for module in (events, cases, webhooks, health):
         app.include_router(module.router)
+    app.mount("/codec", codec.codec_app(state))
     web.mount.install(app, settings, state.database)  # screens for people, /docs, /static
     return app

@@ -1,12 +1,12 @@
 """API keys and roles: who is calling, and what each role may do.
 
-Keys are stored as SHA-256 digests (``Settings.api_keys``); a request's key is hashed and
-compared in constant time. Keys are never logged; the actor id stands in for them.
+Keys are stored as SHA-256 digests (``Settings.api_keys``, lower-case, checked at start-up); a
+request's key is stripped, hashed and compared in constant time. Keys are never logged; the
+actor id stands in for them.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from collections.abc import Mapping
 
@@ -14,6 +14,7 @@ from models.actions import ACTIONS, ActionName
 from models.actions import allowed as table_allowed
 from models.actions import roles_for as table_roles_for
 from models.common import API_KEY_ROLES, Actor, Role
+from models.guards import hash_api_key
 
 # Every protected route, by what it does: the action table's names (models/actions.py).
 Action = ActionName
@@ -33,17 +34,17 @@ def roles_for(action: Action) -> list[Role]:
 
 def resolve_key(key: str, keys: Mapping[str, tuple[str, str]]) -> Actor | None:
     """The actor whose hashed key matches; every stored digest is compared in constant time."""
-    digest = hashlib.sha256(key.encode()).hexdigest()
+    digest = hash_api_key(key).encode()
     found: tuple[str, str] | None = None
     for stored, actor in keys.items():
-        if hmac.compare_digest(stored.lower().encode(), digest.encode()):
+        if hmac.compare_digest(stored.encode(), digest):
             found = actor
     if found is None:
         return None
     actor_id, role = found
     try:
         parsed = Role(role)
-    except ValueError:  # a misconfigured key (unknown role) authenticates nobody
+    except ValueError:  # refused at start-up (models/guards.py); never a 500 here
         return None
     if parsed not in API_KEY_ROLES:  # 'borrower' is an actor, never a key's role
         return None

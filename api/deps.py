@@ -21,10 +21,12 @@ from temporalio.client import Client
 from activities.db import Database
 from api.auth import PHRASES, Action, allowed, resolve_key, roles_for
 from api.errors import ApiError
+from api.ratelimit import RateLimiter, retry_after_seconds
 from api.recent import RecentKeys
 from api.strategies import StrategyBook
 from models.common import Actor
 from models.settings import Settings
+from workers.codec import EncryptionCodec
 
 log = structlog.get_logger(__name__)
 
@@ -40,6 +42,8 @@ class AppState:
     database: Database | None = None
     client: Client | None = None
     recent_webhooks: RecentKeys = field(default_factory=RecentKeys)
+    limiter: RateLimiter | None = None
+    codec: EncryptionCodec | None = None  # built on first use by /codec
     _connect_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _retry_at: float = 0.0
 
@@ -112,7 +116,24 @@ def current_actor(
     if actor is None:
         raise _unauthorized("the API key is not valid")
     structlog.contextvars.bind_contextvars(actor=actor.id, role=actor.role.value)
+    _within_rate(state, actor)
     return actor
+
+
+def _within_rate(state: AppState, actor: Actor) -> None:
+    """429 with Retry-After once this key has spent its burst faster than its rate."""
+    if state.limiter is None:
+        return
+    wait = state.limiter.take(f"{actor.role.value}:{actor.id}")
+    if wait > 0:
+        seconds = retry_after_seconds(wait)
+        limiter = state.limiter
+        raise ApiError(
+            429,
+            f"API key of '{actor.id}' is over its rate limit ({limiter.rate:g} requests a second, "
+            f"bursts of {limiter.burst}); retry after {seconds} s",
+            retry_after=seconds,
+        )
 
 
 ActorDep = Annotated[Actor, Depends(current_actor)]

@@ -90,6 +90,21 @@ async def _reply(send: Send, status: int, detail: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+# Label values are bounded: a method outside HTTP's own set, a path no route matches and a status
+# outside 100-599 each collapse to one value, so no caller can grow /metrics by inventing them.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OTHER = "other"
+UNMATCHED = "unmatched"
+
+
+def method_label(method: str) -> str:
+    return method if method in KNOWN_METHODS else OTHER
+
+
+def status_label(status: int) -> str:
+    return str(status) if 100 <= status <= 599 else OTHER
+
+
 class RequestCountMiddleware:
     """Counts requests by method, route template (not the raw path: no id explosion), status."""
 
@@ -112,5 +127,9 @@ class RequestCountMiddleware:
             await self.app(scope, receive, counting_send)
         finally:
             route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
-            metrics.REQUESTS.labels(scope["method"], template, str(status)).inc()
+            template = getattr(route, "path", None)
+            metrics.REQUESTS.labels(
+                method_label(scope["method"]),
+                template if isinstance(template, str) and template else UNMATCHED,
+                status_label(status),
+            ).inc()

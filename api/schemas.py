@@ -16,6 +16,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from api.strategies import NAME_PATTERN
 from audit.export import Manifest
+from audit.signing import Signature
 from audit.timeline import TimelineEntry
 from models import case as c
 from models.common import SYSTEM_ACTOR, Actor, Borrower, Loan, Stage
@@ -363,6 +364,11 @@ class CaseHistory(BaseModel):
     loan_id: str
     runs: int = Field(description="how many runs the case has had (continue-as-new followed)")
     entries: list[TimelineEntry] = Field(description="in order: run by run, then by time")
+    total: int | None = Field(default=None, description="entries in the whole timeline")
+    offset: int = Field(default=0, description="index of the first entry on this page")
+    next_offset: int | None = Field(
+        default=None, description="offset of the next page; null on the last page"
+    )
 
 
 _DIGEST = "9f2c0b6e8a1d4c3b7e5f6a8d9c0b1a2e3f4d5c6b7a8e9f0d1c2b3a4e5f6d7c8b"
@@ -403,7 +409,8 @@ class CaseExport(BaseModel):
     To check it, write each of ``files`` byte for byte (UTF-8) under its name into an empty
     directory, write ``manifest`` as ``manifest.json`` the way the CLI does (``json.dumps(...,
     indent=2, sort_keys=True, ensure_ascii=False)`` plus a newline; ``audit.export.ExportBundle``
-    does all of this), then run ``collectflow audit verify DIR``."""
+    does all of this, with ``signature`` as ``manifest.sig``), then run ``collectflow audit
+    verify DIR --public-key export-signing-key.pem.pub``."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [EXPORT_EXAMPLE]})
 
@@ -414,4 +421,9 @@ class CaseExport(BaseModel):
     files: dict[str, str] = Field(
         description="file name -> exact content: history-<run_id>.json per run (the raw "
         "Temporal history, WorkflowHistory.to_json) and timeline.json"
+    )
+    signature: Signature | None = Field(
+        default=None,
+        description="Ed25519 signature over manifest.json's exact bytes (manifest.sig), with "
+        "the signing key's id; checked with the public key alone",
     )

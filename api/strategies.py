@@ -10,19 +10,31 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from models.settings import Settings
-from models.strategy import Strategy, StrategyError, choose_strategy, load_strategy
+from models.strategy import Strategy, StrategyError, choose_strategy, load_strategy, refuse_demo
 
 NAME_PATTERN = r"^[a-z0-9_-]{1,64}$"
 
 
 class StrategyBook:
-    def __init__(self, directory: Path, overrides: Mapping[str, Strategy] | None = None) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        overrides: Mapping[str, Strategy] | None = None,
+        *,
+        allow_demo: bool = False,
+    ) -> None:
+        # Outside development a demo strategy is refused when an event names it (422).
+        self._allow_demo = allow_demo
         self._directory = directory
         self._overrides = dict(overrides or {})
         self._cache: dict[str, tuple[float, Strategy]] = {}
 
     def get(self, name: str) -> Strategy:
-        """The strategy called ``name``; raises StrategyError naming the known ones."""
+        """The strategy called ``name``; raises StrategyError naming the known ones, or
+        refusing a demo strategy outside development."""
+        return refuse_demo(self._load(name), self._allow_demo)
+
+    def _load(self, name: str) -> Strategy:
         if name in self._overrides:
             return self._overrides[name]
         path = self._directory / f"{name}.toml"

@@ -22,16 +22,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from pydantic import BaseModel, Field
 from temporalio.client import WorkflowHistory
 
+from audit.signing import SIGNATURE, Signature, sign_manifest, signature_bytes
 from audit.timeline import TimelineEntry, history_run_id
 
 EXPORT_FORMAT = "collectflow-audit-export/1"
@@ -141,13 +142,20 @@ class ExportBundle:
 
     manifest: Manifest
     files: dict[str, bytes]
+    signature: Signature | None = None
+
+    def signed(self, key: Ed25519PrivateKey) -> ExportBundle:
+        """The same bundle with ``manifest.sig``: Ed25519 over the manifest's exact bytes."""
+        return replace(self, signature=sign_manifest(manifest_bytes(self.manifest), key))
 
     def write(self, out_dir: Path) -> None:
-        """Write the files and ``manifest.json`` into ``out_dir`` (created if missing)."""
+        """Write the files, ``manifest.json`` and any signature into ``out_dir``."""
         out_dir.mkdir(parents=True, exist_ok=True)
         for name, data in self.files.items():
             (out_dir / name).write_bytes(data)
         (out_dir / MANIFEST).write_bytes(manifest_bytes(self.manifest))
+        if self.signature is not None:
+            (out_dir / SIGNATURE).write_bytes(signature_bytes(self.signature))
 
 
 def build_export(
@@ -200,151 +208,10 @@ def export_case(
     out_dir: Path,
     *,
     exported_at: datetime | None = None,
+    key: Ed25519PrivateKey | None = None,
 ) -> Manifest:
-    """Write one case's export into ``out_dir`` (created if missing) and return its manifest."""
+    """Write one case's export into ``out_dir`` (created if missing), signed with ``key`` if
+    given, and return its manifest."""
     bundle = build_export(histories, timeline, exported_at=exported_at)
-    bundle.write(out_dir)
+    (bundle.signed(key) if key is not None else bundle).write(out_dir)
     return bundle.manifest
-
-
-def load_export(directory: Path) -> tuple[Manifest, list[WorkflowHistory]]:
-    """The manifest and the runs' histories of an export, first run first (not verified)."""
-    manifest = Manifest.model_validate_json((directory / MANIFEST).read_bytes())
-    histories = [
-        WorkflowHistory.from_json(manifest.workflow_id, (directory / run.file).read_text("utf-8"))
-        for run in manifest.runs
-    ]
-    return manifest, histories
-
-
-# ---------------------------------------------------------------- verify
-
-
-def _json_error(exc: json.JSONDecodeError) -> str:
-    return f"not valid JSON at line {exc.lineno} column {exc.colno} ({exc.msg})"
-
-
-def _first_break(expected: Sequence[str], actual: Sequence[str]) -> int | None:
-    for i, (want, got) in enumerate(zip(expected, actual, strict=False)):
-        if want != got:
-            return i
-    if len(expected) != len(actual):
-        return min(len(expected), len(actual))
-    return None
-
-
-def _locate_history(name: str, text: str, run: RunRecord) -> Problem:
-    try:
-        events = json.loads(text).get("events", [])
-    except (json.JSONDecodeError, AttributeError) as exc:
-        event_id = None
-        if isinstance(exc, json.JSONDecodeError):
-            ids = re.findall(r'"eventId":\s*"(\d+)"', text[: exc.pos])
-            event_id = int(ids[-1]) if ids else None
-        where = f" (in or after history event {event_id})" if event_id else ""
-        detail = _json_error(exc) if isinstance(exc, json.JSONDecodeError) else str(exc)
-        return Problem(file=name, message=f"{detail}{where}", run_id=run.run_id, event_id=event_id)
-    broken = _first_break(run.event_chain, chain(events))
-    if broken is None:
-        message = "bytes changed but every history event still matches its chain link"
-        return Problem(file=name, message=message, run_id=run.run_id)
-    event_id = broken + 1
-    if broken < len(events) and isinstance(events[broken], dict):
-        event_id = int(events[broken].get("eventId", event_id))
-    return Problem(
-        file=name,
-        message=f"history event {event_id} does not match the event chain "
-        f"(first broken link; {len(events)} events, {run.events} exported)",
-        run_id=run.run_id,
-        event_id=event_id,
-    )
-
-
-def _entry_problem(links: Sequence[ChainLink], index: int, message: str) -> Problem:
-    link = links[index] if index < len(links) else None
-    where = f"entry {index}"
-    if link is not None:
-        where += f" (run {link.run_id}, history event {link.event_id}"
-        where += f", case event {link.seq})" if link.seq is not None else ")"
-    return Problem(
-        file=TIMELINE,
-        message=f"{where} {message}",
-        entry=index,
-        run_id=link.run_id if link else None,
-        event_id=link.event_id if link else None,
-    )
-
-
-def _locate_timeline(text: str, manifest: Manifest) -> Problem:
-    links = manifest.timeline_chain
-    try:
-        entries = json.loads(text)
-        if not isinstance(entries, list):
-            raise TypeError("the timeline is not a JSON array")
-    except json.JSONDecodeError as exc:
-        # One entry per line after the opening bracket: the line locates the entry.
-        index = max(0, min(exc.lineno - 2, len(links) - 1))
-        return _entry_problem(links, index, f"is damaged: {_json_error(exc)}")
-    except TypeError as exc:
-        return Problem(file=TIMELINE, message=str(exc))
-    broken = _first_break([link.hash for link in links], chain(entries))
-    if broken is None:
-        return Problem(file=TIMELINE, message="bytes changed but every entry matches its link")
-    return _entry_problem(links, broken, "does not match the hash chain (first broken link)")
-
-
-def _read_manifest(directory: Path, result: VerifyResult) -> Manifest | None:
-    path = directory / MANIFEST
-    if not path.is_file():
-        result.problems.append(Problem(file=MANIFEST, message="missing"))
-        return None
-    raw = path.read_bytes()
-    text = raw.decode("utf-8", errors="replace")
-    try:
-        manifest = Manifest.model_validate_json(text)
-    except ValidationError as exc:
-        result.problems.append(Problem(file=MANIFEST, message=f"unreadable: {exc}"))
-        return None
-    result.checked.append(MANIFEST)
-    if manifest.seal != _seal(manifest):
-        result.problems.append(
-            Problem(file=MANIFEST, message="contents do not match the manifest's seal")
-        )
-    elif raw != manifest_bytes(manifest):
-        result.problems.append(
-            Problem(file=MANIFEST, message="bytes differ from the sealed manifest")
-        )
-    return manifest
-
-
-def verify_export(directory: Path) -> VerifyResult:
-    """Check every file of an export against its manifest; name what was changed."""
-    result = VerifyResult(ok=False)
-    manifest = _read_manifest(directory, result)
-    if manifest is None:
-        return result
-    result.workflow_id = manifest.workflow_id
-    result.timeline_head = manifest.timeline_head
-    runs = {run.file: run for run in manifest.runs}
-    listed = {digest.name for digest in manifest.files} | {MANIFEST}
-    for digest in manifest.files:
-        path = directory / digest.name
-        if not path.is_file():
-            result.problems.append(Problem(file=digest.name, message="missing"))
-            continue
-        raw = path.read_bytes()
-        result.checked.append(digest.name)
-        if sha256_hex(raw) == digest.sha256 and len(raw) == digest.size:
-            continue
-        text = raw.decode("utf-8", errors="replace")
-        if digest.name == TIMELINE:
-            result.problems.append(_locate_timeline(text, manifest))
-        elif digest.name in runs:
-            result.problems.append(_locate_history(digest.name, text, runs[digest.name]))
-        else:
-            result.problems.append(Problem(file=digest.name, message="SHA-256 does not match"))
-    for path in sorted(directory.iterdir()):
-        if path.name not in listed:
-            result.problems.append(Problem(file=path.name, message="not listed in the manifest"))
-    result.ok = not result.problems
-    return result

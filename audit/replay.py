@@ -20,10 +20,12 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 from temporalio.worker import Replayer
 
-from audit.export import MANIFEST, load_export
+from audit.export import MANIFEST
 from audit.timeline import fetch_case_histories, history_run_id
+from audit.verify import load_export
 from models.case import CaseInput
 from models.common import case_id_for
 from workflows.case import CollectionCase
@@ -108,11 +110,13 @@ async def replay_histories(
     *,
     workflows: Sequence[type] = (CollectionCase,),
     on_progress: ProgressCallback | None = None,
+    converter: DataConverter = pydantic_data_converter,
 ) -> ReplaySummary:
-    """Replay each history; never raises for a replay failure, reports it in the summary."""
+    """Replay each history; never raises for a replay failure, reports it in the summary.
+    ``converter``: the workers' (with the payload codec); plain payloads pass it unchanged."""
     replayer = Replayer(
         workflows=list(workflows),
-        data_converter=pydantic_data_converter,
+        data_converter=converter,
         workflow_runner=workflow_runner(),
     )
     summary = ReplaySummary()

@@ -46,6 +46,7 @@ from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 
+from audit.decode import decoded_history
 from models import activities as act
 from models import case as c
 from models.actions import Kind, by_handler
@@ -442,11 +443,19 @@ def build_timeline(
     return [entry for _, entry in reader.entries]
 
 
-async def fetch_case_histories(client: Client, case_id: str) -> list[WorkflowHistory]:
-    """Every run of a case's latest chain, first run first.
+class TooManyRuns(Exception):
+    """The case has more runs than the caller will fetch at once."""
 
-    Starts from the latest run (a handle without run id describes it) and walks back through
-    each run's ``continued_execution_run_id``; needs no visibility queries, so it works on the
+
+async def fetch_case_histories(
+    client: Client, case_id: str, *, max_runs: int | None = None
+) -> list[WorkflowHistory]:
+    """Every run of a case's latest chain, first run first (more than ``max_runs``: raises
+    :class:`TooManyRuns`, so a request never fetches without bound).
+
+    Payloads are decoded through the client's codec. Starts from the latest run (a handle
+    without run id describes it) and walks back through each run's
+    ``continued_execution_run_id``; needs no visibility queries, so it works on the
     time-skipping test server too.
     """
     latest = await client.get_workflow_handle(case_id).describe()
@@ -454,9 +463,12 @@ async def fetch_case_histories(client: Client, case_id: str) -> list[WorkflowHis
     run_id: str | None = latest.run_id
     seen: set[str] = set()
     while run_id and run_id not in seen:
+        if max_runs is not None and len(seen) >= max_runs:
+            raise TooManyRuns(f"case {case_id} has more than {max_runs} runs")
         seen.add(run_id)
         history = await client.get_workflow_handle(case_id, run_id=run_id).fetch_history()
-        histories.append(history)
+        # Decoded as the workflow saw it: the timeline and the export read the payloads.
+        histories.append(await decoded_history(history, client.data_converter.payload_codec))
         started = history.events[0].workflow_execution_started_event_attributes
         run_id = started.continued_execution_run_id or None
     histories.reverse()

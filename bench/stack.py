@@ -20,6 +20,7 @@ from models.settings import Settings, hash_api_key
 from sandbox.app import create_sandbox_app
 from sandbox.config import quiet_config
 from sandbox.testing import serve
+from workers.codec import new_key_text
 from workers.temporal import activity_name, build_workers
 
 SYSTEM_KEY = "bench-system-key-0123456789abcdef"
@@ -37,7 +38,7 @@ class Stack:
 async def real_stack(client: Client, directory: Path, task_queue: str) -> AsyncIterator[Stack]:
     db_url = f"sqlite+aiosqlite:///{directory / 'app.db'}"
     await asyncio.to_thread(upgrade_database, db_url)
-    sandbox = quiet_config(Settings().twilio_account_sid, TWILIO_TOKEN)
+    sandbox = quiet_config(Settings(env="development").twilio_account_sid, TWILIO_TOKEN)
     async with serve(create_sandbox_app(sandbox)) as sandbox_url:
         settings = Settings(
             env="test",
@@ -49,6 +50,7 @@ async def real_stack(client: Client, directory: Path, task_queue: str) -> AsyncI
             task_queue=task_queue,
             messaging_task_queue=f"{task_queue}-messaging",
             api_keys={hash_api_key(SYSTEM_KEY): {"id": "bench-system", "role": "system"}},
+            payload_keys={"bench-1": new_key_text()},
         )
         real = await CaseActivities.from_settings(settings)
         stack = Stack(settings=settings, activities=real, synced=set())

@@ -12,16 +12,28 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from temporalio.client import Client, WorkflowHistory
 
+from activities.db import Database
 from audit import replay as rp
-from audit.export import export_case, verify_export
+from audit.export import MANIFEST, Manifest, export_case
+from audit.heads import ExportRefused, export_key, record_head, recorded_heads
+from audit.signing import (
+    SigningKeyError,
+    generate_key,
+    key_id,
+    load_public_key,
+    public_key_path,
+)
 from audit.timeline import TimelineEntry, build_timeline, fetch_case_histories
+from audit.verify import verify_export
 from models.common import case_id_for
 from models.settings import get_settings
+from workers.codec import converter_for, keyring_for
 from workers.temporal import connect
 
 app = typer.Typer(
@@ -41,7 +53,9 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
 
 async def _client() -> Client:
     settings = get_settings()
-    return await connect(settings.temporal_address, settings.temporal_namespace)
+    return await connect(
+        settings.temporal_address, settings.temporal_namespace, keyring=keyring_for(settings)
+    )
 
 
 async def _case(loan_id: str) -> tuple[list[WorkflowHistory], list[TimelineEntry]]:
@@ -83,30 +97,99 @@ def timeline(
         out.print(_table(loan_id, entries))
 
 
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(help="The app database (default: COLLECTFLOW_DATABASE_URL)."),
+]
+
+
+@app.command()
+def keygen(
+    path: Annotated[Path, typer.Argument(help="Where to write the private key (PEM, 0600).")],
+) -> None:
+    """Make an Ed25519 key pair for signing exports: PATH and PATH.pub (give auditors .pub)."""
+    if path.exists():
+        err.print(f"{path} exists; refusing to overwrite a signing key")
+        raise typer.Exit(2)
+    key = generate_key(path)
+    out.print(f"key {key_id(key.public_key())}: private {path}, public {public_key_path(path)}")
+
+
 @app.command()
 def export(
     loan_id: LoanId,
     out_dir: Annotated[Path, typer.Option("--out", help="Directory to write the export into.")],
+    database_url: DatabaseUrl = None,
 ) -> None:
-    """Write the raw histories, the timeline and a sealed manifest into a directory."""
+    """Write the raw histories, the timeline and a signed, sealed manifest into a directory;
+    record the timeline head in the app database."""
+    settings = get_settings()
+    try:
+        key = export_key(settings)
+    except ExportRefused as exc:
+        err.print(f"cannot export: {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from exc
     histories, entries = _run(_case(loan_id))
-    manifest = export_case(histories, entries, out_dir)
+    manifest = export_case(histories, entries, out_dir, key=key)
+    try:
+        _run(_record(database_url or settings.database_url, manifest, key))
+    except ExportRefused as exc:
+        err.print(f"exported to {out_dir}, but {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from exc
     out.print(
         f"exported {manifest.workflow_id}: {len(manifest.runs)} run(s), {len(entries)} timeline "
-        f"entries, to {out_dir}\ntimeline head {manifest.timeline_head} (keep it elsewhere)"
+        f"entries, to {out_dir}, signed by key {key_id(key.public_key())}\n"
+        f"timeline head {manifest.timeline_head} (recorded in the app database)"
     )
+
+
+async def _record(url: str, manifest: Manifest, key: Ed25519PrivateKey) -> None:
+    db = Database(url)
+    try:
+        await record_head(db, manifest, key)
+    finally:
+        await db.dispose()
+
+
+async def _heads(url: str, directory: Path) -> set[str] | None:
+    try:
+        workflow_id = Manifest.model_validate_json((directory / MANIFEST).read_bytes()).workflow_id
+    except (OSError, ValueError):
+        return None  # verify itself names the unreadable manifest
+    db = Database(url)
+    try:
+        return await recorded_heads(db, workflow_id)
+    finally:
+        await db.dispose()
 
 
 @app.command()
 def verify(
     directory: Annotated[Path, typer.Argument(help="An export directory.")],
+    public_key: Annotated[
+        Path | None,
+        typer.Option(help="The signer's public key (PEM): the signature must be valid."),
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="Also check the timeline head against this app database's record."),
+    ] = None,
 ) -> None:
-    """Check an export against its manifest; exits 1 naming the file and event on any change."""
-    result = verify_export(directory)
+    """Check an export against its manifest (and its signature, and the recorded head);
+    exits 1 naming the file and event on any change."""
+    try:
+        key = load_public_key(public_key) if public_key is not None else None
+    except SigningKeyError as exc:
+        err.print(f"cannot verify: {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from exc
+    heads = _run(_heads(database_url, directory)) if database_url else None
+    result = verify_export(directory, public_key=key, recorded_heads=heads)
     if result.ok:
+        checks = ["signature valid" if key else "signature NOT checked (no --public-key)"]
+        checks.append("head recorded" if heads is not None else "head not checked")
         out.print(
-            f"[green]OK[/green] {result.workflow_id}: {len(result.checked)} files verified; "
-            f"timeline head {result.timeline_head}"
+            f"[green]OK[/green] {result.workflow_id}: {len(result.checked)} files verified, "
+            f"{', '.join(checks)}; timeline head {result.timeline_head}"
         )
         return
     for problem in result.problems:
@@ -140,7 +223,8 @@ async def _replay(
                 f"[red]FAILED[/red] {failure.describe()}", highlight=False, soft_wrap=True
             )
 
-    return await rp.replay_histories(source, on_progress=advance)
+    converter = converter_for(get_settings())
+    return await rp.replay_histories(source, on_progress=advance, converter=converter)
 
 
 @app.command()

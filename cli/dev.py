@@ -45,6 +45,7 @@ STOP_GRACE_SECONDS = {"worker": 20.0, "temporal": 10.0}  # SIGINT → SIGTERM
 DEFAULT_STOP_GRACE_SECONDS = 10.0
 TERM_GRACE_SECONDS = 5.0  # SIGTERM → SIGKILL
 DEMO_MESSAGING_RATE = 50.0  # the sandbox is local: no provider pace to respect
+DEV_API_RATE = 100_000.0  # per API key; production's default is in Settings
 
 
 class DevError(Exception):
@@ -178,6 +179,10 @@ def make_plan(
     )
     if "messaging_rate_per_second" not in settings.model_fields_set:
         env["COLLECTFLOW_MESSAGING_RATE_PER_SECOND"] = str(DEMO_MESSAGING_RATE)
+    if "api_rate_per_second" not in settings.model_fields_set:
+        # One person and local load runs (bench, chaos) on this machine: no per-key pace.
+        env["COLLECTFLOW_API_RATE_PER_SECOND"] = str(DEV_API_RATE)
+        env["COLLECTFLOW_API_RATE_BURST"] = str(int(DEV_API_RATE))
     quiet = False
     if console_logs:  # a person at a terminal: readable lines, and the banner not buried
         if settings.log_json is None:
@@ -637,6 +642,11 @@ def _prepare(plan: DevPlan, *, demo: bool) -> None:
         upgrade_database(plan.database_url)
     except Exception as exc:  # a bad URL or an unreachable server: say so in one line
         raise DevError(f"could not migrate the database {plan.database_url}: {exc}") from exc
+    from audit.heads import DEV_KEY_NAME
+    from audit.signing import ensure_key
+
+    # Exports are signed everywhere; development's key lives beside its data (made once).
+    ensure_key(plan.data_dir / DEV_KEY_NAME)
     if demo:
         from cli.demo import seed_agents
         from cli.demo_users import seed_users

@@ -125,11 +125,14 @@ def _print_report(report: li.ImportReport) -> None:
 
 
 def _scan(settings: Settings, wait_seconds: float) -> int:
+    from workers.codec import keyring_for
     from workers.schedules import ScanStillRunning, run_overdue_scan
     from workers.temporal import connect
 
     async def run() -> int:
-        client = await connect(settings.temporal_address, settings.temporal_namespace)
+        client = await connect(
+            settings.temporal_address, settings.temporal_namespace, keyring=keyring_for(settings)
+        )
         result = await run_overdue_scan(client, settings, wait_seconds=wait_seconds)
         out.print(
             f"overdue scan: {result.examined} overdue loans, {result.started} cases started, "

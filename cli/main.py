@@ -8,6 +8,8 @@ import traceback
 
 import typer
 
+from models.settings import SettingsRefused
+
 app = typer.Typer(
     name="collectflow",
     help="CollectFlow: durable, compliant collection of overdue loans on Temporal.",
@@ -39,6 +41,9 @@ def main() -> None:
         app()  # click ends every command with SystemExit carrying its status
     except SystemExit as exc:
         status = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except SettingsRefused as exc:  # a production guard: the sentences, not a traceback
+        print(f"collectflow: {exc}", file=sys.stderr)
+        status = 2
     except KeyboardInterrupt:
         status = 130
     except BaseException:

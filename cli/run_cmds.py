@@ -99,9 +99,12 @@ async def apply_history_retention(settings: Settings) -> int:
     from temporalio.api.namespace.v1 import NamespaceConfig
     from temporalio.api.workflowservice.v1 import UpdateNamespaceRequest
 
+    from workers.codec import keyring_for
     from workers.temporal import connect
 
-    client = await connect(settings.temporal_address, settings.temporal_namespace)
+    client = await connect(
+        settings.temporal_address, settings.temporal_namespace, keyring=keyring_for(settings)
+    )
     days = settings.history_retention_days
     await client.workflow_service.update_namespace(
         UpdateNamespaceRequest(
@@ -130,7 +133,7 @@ async def register_search_attributes(settings: Settings) -> list[str]:
     from workflows.case import SEARCH_ATTRIBUTES
 
     namespace = settings.temporal_namespace
-    client = await connect(settings.temporal_address, namespace)
+    client = await connect(settings.temporal_address, namespace)  # no payloads: no codec
     listed = await client.operator_service.list_search_attributes(
         ListSearchAttributesRequest(namespace=namespace)
     )

@@ -11,11 +11,10 @@ from alembic import context
 from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import pool
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import AutoString, UTCDateTime
 
-from activities.db import COMPARE_OPTIONS, ensure_sqlite_dir
+from activities.db import COMPARE_OPTIONS, ensure_sqlite_dir, make_engine
 from models.settings import get_settings
 from models.tables import MoneyType
 
@@ -75,11 +74,11 @@ def do_run_migrations(connection: Connection) -> None:
 
 
 async def run_async_migrations() -> None:
-    # NullPool: a one-off run. Plain engine, not activities.db.Database: SQLite's batch copies
+    # NullPool: a one-off run. Not activities.db.Database: SQLite's batch copies
     # drop and rename tables, which foreign_keys=ON would refuse.
     url = make_url(database_url())
     ensure_sqlite_dir(url)  # also for the `alembic` command line on a fresh clone
-    engine = create_async_engine(url, poolclass=pool.NullPool)
+    engine = make_engine(url, poolclass=pool.NullPool)  # hides parameters like every engine
     try:
         async with engine.connect() as connection:
             await connection.run_sync(do_run_migrations)

@@ -58,6 +58,7 @@ class ActionName(StrEnum):
     IVR_RESPONSE = "ivr_response"
     INBOUND_MESSAGE = "inbound_message"
     CHANNEL_PREFERENCE = "channel_preference"
+    CODEC = "codec"  # the Temporal UI's codec endpoint: read (decrypt) case payloads
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,7 @@ PHRASES: Mapping[ActionName, tuple[str, str]] = {
     N.IVR_RESPONSE: ("report key presses", "回报按键"),
     N.INBOUND_MESSAGE: ("report inbound messages", "回报来信"),
     N.CHANNEL_PREFERENCE: ("change contact preferences", "变更联系偏好"),
+    N.CODEC: ("decode or encode Temporal payloads", "解码或编码 Temporal 负载"),
 }
 
 # Roles allowed only under a condition the case checks; the sentence says which.
@@ -153,6 +155,7 @@ _ROWS: tuple[Row, ...] = (
     (N.INBOUND_MESSAGE, SIG, "system", ALL, c.InboundMessage, c.SIGNAL_INBOUND),
     (N.CHANNEL_PREFERENCE, SIG, "system " + PEOPLE + " borrower", ALL, c.ChannelPreference,
      c.SIGNAL_OPT),
+    (N.CODEC, R, "supervisor auditor admin", ALL, None, ""),
 )  # fmt: skip
 
 

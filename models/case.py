@@ -20,6 +20,8 @@ from models.common import (
     Loan,
     Money,
     NonNegativeMoney,
+    PlausibleDate,
+    PlausibleDatetime,
     PositiveMoney,
     Stage,
     StrategyRef,
@@ -65,7 +67,7 @@ def _aware(value: datetime) -> datetime:
     return value
 
 
-AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
+AwareDatetime = Annotated[PlausibleDatetime, AfterValidator(_aware)]
 
 
 class DefaultReason(StrEnum):
@@ -145,7 +147,7 @@ def _one_of(first: object, second: object, names: str) -> None:
 
 class PromiseTerms(BaseModel):
     amount: PositiveMoney
-    due_date: date | None = None
+    due_date: PlausibleDate | None = None
     due_in_days: int | None = Field(default=None, ge=0, le=3650)
 
     @model_validator(mode="after")
@@ -157,7 +159,7 @@ class PromiseTerms(BaseModel):
 class PlanTerms(BaseModel):
     count: int = Field(ge=1, le=120)
     frequency_days: int = Field(ge=1, le=92, description="strategy days between installments")
-    first_due: date | None = None
+    first_due: PlausibleDate | None = None
     first_due_in_days: int | None = Field(default=None, ge=0, le=3650)
 
     @model_validator(mode="after")

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 WORKFLOW_TYPE = "CollectionCase"
 
@@ -91,9 +91,58 @@ def _two_places(value: Decimal) -> Decimal:
     return value
 
 
-Money = Annotated[Decimal, Field(max_digits=16, decimal_places=2), AfterValidator(_two_places)]
+# At most 15 digits in all (DESIGN §7): far above any real debt, far below what Numeric columns,
+# JSON consumers and float-minded tools downstream can carry exactly.
+MAX_MONEY_DIGITS = 15
+Money = Annotated[
+    Decimal,
+    Field(max_digits=MAX_MONEY_DIGITS, decimal_places=2),
+    AfterValidator(_two_places),
+]
 PositiveMoney = Annotated[Money, AfterValidator(_positive)]
 NonNegativeMoney = Annotated[Money, AfterValidator(_non_negative)]
+
+
+# ISO 4217 minor units where they are not two. Three-place currencies still take at most two
+# (the case keeps cents); zero-place ones take none.
+_ZERO_PLACES = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF"
+CURRENCY_PLACES: dict[str, int] = dict.fromkeys(_ZERO_PLACES.split(), 0)
+
+
+def currency_places(currency: str) -> int:
+    return CURRENCY_PLACES.get(currency, 2)
+
+
+def written_places(value: Decimal) -> int:
+    """Decimal places as written: "500.00" has two, 500 none."""
+    exponent = value.as_tuple().exponent
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+
+
+def places_problem(value: Decimal, currency: str) -> str | None:
+    allowed = currency_places(currency)
+    if written_places(value) <= allowed:
+        return None
+    if allowed == 0:
+        return f"{currency} amounts have no decimal places; send a whole number"
+    return f"{currency} amounts have at most {allowed} decimal places"
+
+
+# Dates and times a person could mean (DESIGN §7): a typo'd year 20266 or 0026 is refused, not
+# carried into timers, tables and exports.
+MIN_DATE = date(1900, 1, 1)
+MAX_DATE = date(2200, 12, 31)
+
+
+def _date_in_range(value: date) -> date:
+    day = value.date() if isinstance(value, datetime) else value
+    if not MIN_DATE <= day <= MAX_DATE:
+        raise ValueError(f"must be between {MIN_DATE.isoformat()} and {MAX_DATE.isoformat()}")
+    return value
+
+
+PlausibleDate = Annotated[date, AfterValidator(_date_in_range)]
+PlausibleDatetime = Annotated[datetime, AfterValidator(_date_in_range)]
 
 
 def validate_e164(phone: str) -> str:
@@ -156,7 +205,16 @@ class Loan(BaseModel):
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     amount_overdue: PositiveMoney
     outstanding_balance: NonNegativeMoney
-    due_date: date
+    due_date: PlausibleDate
+
+    @field_validator("amount_overdue", "outstanding_balance")
+    @classmethod
+    def _places_of_the_currency(cls, value: Decimal, info: ValidationInfo) -> Decimal:
+        currency = info.data.get("currency")  # absent when the currency itself was refused
+        problem = places_problem(value, currency) if isinstance(currency, str) else None
+        if problem:
+            raise ValueError(problem)
+        return value
 
 
 class StrategyRef(BaseModel):

@@ -109,6 +109,9 @@ class Strategy(_Frozen):
     company_name: str = Field(min_length=1)
     company_name_zh: str = Field(min_length=1)
     day_seconds: int = Field(default=86_400, ge=1)
+    # A demo strategy (compressed days, made for watching a case move) is refused outside
+    # COLLECTFLOW_ENV=development: at start-up when configured, per event when named.
+    demo: bool = False
     reminders: tuple[ReminderStep, ...]
     wait: WaitRules = WaitRules()
     visit: VisitRules = VisitRules()
@@ -268,6 +271,16 @@ def load_strategy(name: str, directory: Path) -> Strategy:
         known = sorted(p.stem for p in directory.glob("*.toml"))
         raise StrategyError(f"unknown strategy {name!r}; known: {', '.join(known) or 'none'}")
     return load_strategy_file(path)
+
+
+def refuse_demo(strategy: Strategy, allow_demo: bool) -> Strategy:
+    """The strategy, unless it is a demo one and demo strategies are not allowed here."""
+    if strategy.demo and not allow_demo:
+        raise StrategyError(
+            f"strategy {strategy.id!r} is a demo strategy (demo = true); demo strategies run "
+            "only with COLLECTFLOW_ENV=development"
+        )
+    return strategy
 
 
 def load_all_strategies(directory: Path) -> dict[str, Strategy]:

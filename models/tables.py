@@ -22,6 +22,7 @@ from pydantic import AwareDatetime, field_validator
 from sqlalchemy.engine.interfaces import Dialect
 from sqlmodel import Field, SQLModel
 
+import models.export_heads  # noqa: F401  # registers export_heads on SQLModel.metadata
 from models.case import DefaultReason, NegotiationResult, VisitOutcome
 from models.common import Channel, Stage, validate_e164, validate_timezone
 

@@ -263,13 +263,15 @@ async def run_simulation(
         await asyncio.to_thread(upgrade_database, db_url)
         env = await WorkflowEnvironment.start_time_skipping(
             test_server_existing_path=venv_binary("temporal-test-server"),
+            # No codec: an in-process run on its own throwaway server, and its histories are the
+            # plain corpus bench/replay.py replays.
             data_converter=pydantic_data_converter,
         )
         try:
-            sandbox = quiet_config(Settings().twilio_account_sid, SIM_TOKEN)
+            sandbox = quiet_config(Settings(env="development").twilio_account_sid, SIM_TOKEN)
             async with serve(create_sandbox_app(sandbox)) as sandbox_url:
                 settings = Settings(
-                    env="test",
+                    env="development",  # an offline run on the sandbox: no production guards
                     database_url=db_url,
                     twilio_base_url=sandbox_url,
                     twilio_auth_token=SIM_TOKEN,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import shutil
 import sys
 import uuid
@@ -10,9 +13,10 @@ from pathlib import Path
 
 import pytest
 import structlog
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from models.guards import DEV_PAYLOAD_KEYS
+from workers.codec import Keyring, data_converter
 from workflows.case import SEARCH_ATTRIBUTES
 
 pytest_plugins = ["tests.db_fixtures"]
@@ -31,6 +35,21 @@ def venv_binary(name: str) -> str:
     return found
 
 
+# As every CollectFlow client: the pydantic converter and the payload codec. New payloads use
+# the test key (what test Settings configure, see TEST_PAYLOAD_KEYS); development's key is on
+# the ring too, so what a Settings(env="development") process starts here still decodes.
+TEST_PAYLOAD_KEYS = {
+    "test-1": base64.b64encode(hashlib.sha256(b"collectflow test payload key").digest()).decode()
+}
+TEST_KEYRING = Keyring.from_text({**DEV_PAYLOAD_KEYS, **TEST_PAYLOAD_KEYS}, "test-1")
+# The same ring for a CLI or process run by a test against these servers.
+TEST_KEYRING_ENV = {
+    "COLLECTFLOW_PAYLOAD_KEYS": json.dumps({**DEV_PAYLOAD_KEYS, **TEST_PAYLOAD_KEYS}),
+    "COLLECTFLOW_PAYLOAD_KEY_CURRENT": "test-1",
+}
+TEST_CONVERTER = data_converter(TEST_KEYRING)
+
+
 @pytest.fixture
 async def time_env() -> AsyncIterator[WorkflowEnvironment]:
     """A fresh Java time-skipping server per test.
@@ -42,7 +61,7 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
     """
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=venv_binary("temporal-test-server"),
-        data_converter=pydantic_data_converter,
+        data_converter=TEST_CONVERTER,
     )
     yield env
     await env.shutdown()
@@ -53,7 +72,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     """The real Temporal dev server (in memory), with CollectFlow's search attributes."""
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=venv_binary("temporal"),
-        data_converter=pydantic_data_converter,
+        data_converter=TEST_CONVERTER,
         search_attributes=SEARCH_ATTRIBUTES,
     )
     yield env

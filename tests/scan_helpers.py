@@ -67,7 +67,7 @@ async def scan_worker(
 ) -> AsyncIterator[None]:
     """``OverdueScan`` and the real scan activity on ``scan_queue``. The cases it starts go to
     ``case_queue``, where nothing polls: they stay started and do nothing until terminated."""
-    settings = Settings(env="test", database_url=database_url, task_queue=case_queue)
+    settings = Settings(env="development", database_url=database_url, task_queue=case_queue)
     activities = await CaseActivities.from_settings(settings, temporal_client=client)
     worker = Worker(
         client,

@@ -97,7 +97,7 @@ async def control(
 
 def make_settings(sandbox_url: str, hooks_url: str, **changes: Any) -> Settings:
     values: dict[str, Any] = {
-        "env": "test",
+        "env": "development",
         "twilio_account_sid": SID,
         "twilio_auth_token": TOKEN,
         "twilio_base_url": sandbox_url,

@@ -25,16 +25,18 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner
 
-from audit.export import MANIFEST, TIMELINE, export_case, verify_export
+from activities.db import upgrade_database
+from audit.export import MANIFEST, TIMELINE, export_case
 from audit.replay import query_histories, replay_histories
 from audit.timeline import TimelineEntry, build_timeline, fetch_case_histories
+from audit.verify import verify_export
 from cli.audit import app
 from models import activities as act
 from models import case as c
 from models.common import Actor, Role, Stage, case_id_for
 from models.settings import get_settings
 from tests import factories
-from tests.conftest import venv_binary
+from tests.conftest import TEST_KEYRING_ENV, venv_binary
 from tests.histories import scenarios
 from tests.stand_ins import StandIns, running_workers
 from workflows.case import CollectionCase
@@ -99,6 +101,9 @@ async def lifecycle(own_time_env: WorkflowEnvironment) -> Lifecycle:
 @pytest.fixture
 def cli_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
     get_settings.cache_clear()
+    monkeypatch.setenv("COLLECTFLOW_ENV", "development")  # the CLI against a local test server
+    for name, value in TEST_KEYRING_ENV.items():  # and the test servers' payload keys
+        monkeypatch.setenv(name, value)
     yield monkeypatch
     get_settings.cache_clear()
 
@@ -270,15 +275,23 @@ def test_one_changed_byte_in_any_file_is_named(lifecycle: Lifecycle, tmp_path: P
 def test_cli_export_and_verify(
     lifecycle: Lifecycle, tmp_path: Path, cli_settings: pytest.MonkeyPatch
 ) -> None:
-    """``audit export`` then ``audit verify`` pass; after an edit verify exits 1 naming it."""
+    """``audit export`` signs and records the head, then ``audit verify`` with the public key
+    and the database passes; after an edit verify exits 1 naming it."""
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'app.db'}"
+    upgrade_database(database_url)
     cli_settings.setenv("COLLECTFLOW_TEMPORAL_ADDRESS", lifecycle.address)
-    status, output = cli("export", lifecycle.loan_id, "--out", str(tmp_path))
+    cli_settings.setenv("COLLECTFLOW_DATABASE_URL", database_url)
+    cli_settings.setenv("COLLECTFLOW_DATA_DIR", str(tmp_path / "data"))  # the dev key is made here
+    bundle = tmp_path / "bundle"
+    status, output = cli("export", lifecycle.loan_id, "--out", str(bundle))
     assert status == 0, output
-    status, output = cli("verify", str(tmp_path))
-    assert status == 0 and "OK" in output, output
-    timeline = tmp_path / TIMELINE
+    public = tmp_path / "data" / "export-signing-key.pem.pub"
+    checks = ("--public-key", str(public), "--database-url", database_url)
+    status, output = cli("verify", str(bundle), *checks)
+    assert status == 0 and "OK" in output and "signature valid, head recorded" in output, output
+    timeline = bundle / TIMELINE
     flip_byte(timeline, timeline.stat().st_size // 2)
-    status, output = cli("verify", str(tmp_path))
+    status, output = cli("verify", str(bundle), *checks)
     assert status == 1
     assert "timeline.json: entry " in output and "history event " in output
 
@@ -327,7 +340,9 @@ async def test_batch_replay_of_closed_cases(
         if (await client.count_workflows(query)).count == BATCH:
             break
         await dev_env.sleep(0.1)
-    summary = await replay_histories(query_histories(client, query))
+    summary = await replay_histories(
+        query_histories(client, query), converter=client.data_converter
+    )
     assert summary.failed == []
     assert (summary.replayed, summary.passed) == (BATCH, BATCH)
 

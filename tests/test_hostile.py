@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import inspect
+import hmac
 import json
 import secrets
 import uuid
@@ -30,8 +30,11 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from twilio.request_validator import RequestValidator
 
 from api import auth
+from audit.signing import generate_key
 from models.settings import Settings, hash_api_key
 from tests.chaos.stack import Stack
+from tests.conftest import TEST_PAYLOAD_KEYS
+from workers.codec import new_key_text
 
 pytestmark = pytest.mark.integration
 
@@ -45,13 +48,18 @@ BURST = 20
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     keys = {hash_api_key(k): {"id": f"{role}-1", "role": role} for role, k in KEYS.items()}
+    signing_key = tmp_path_factory.mktemp("keys") / "export-signing-key.pem"
+    generate_key(signing_key)
     env = {
         "COLLECTFLOW_ENV": "test",  # no demo keys
         "COLLECTFLOW_API_KEYS": json.dumps(keys),
         "COLLECTFLOW_TWILIO_AUTH_TOKEN": TOKEN,
+        "COLLECTFLOW_EXPORT_SIGNING_KEY": str(signing_key),
+        "COLLECTFLOW_PAYLOAD_KEYS": json.dumps({"hostile-1": new_key_text()}),
         "COLLECTFLOW_SESSION_SECRET": f"hostile-session-secret-{uuid.uuid4().hex}",
     }
-    # A strategy day of an hour: nothing is sent while the tests poke the cases.
+    # The cases run the default strategy (days of a day): nothing is sent while the tests poke
+    # them.
     running = Stack(tmp_path_factory.mktemp("hostile"), day_seconds=3600, env=env)
     try:
         running.start()
@@ -73,7 +81,7 @@ def open_case(http: httpx.Client) -> str:
         "amount_overdue": "1530.50",
         "outstanding_balance": "9800.00",
         "due_date": datetime.now(UTC).date().isoformat(),
-        "strategy": "demo",
+        "strategy": "default",  # a production-like stack refuses the demo strategy
         "borrower": {
             "id": f"B-{loan_id}",
             "name": "王芳",
@@ -266,19 +274,53 @@ def test_twenty_concurrent_updates_are_each_applied_once_or_pushed_back(stack: S
 # ---------------------------------------------------------------- secrets
 
 
-def test_api_keys_are_stored_hashed_and_compared_in_constant_time() -> None:
-    """Settings hold SHA-256 digests only; the lookup uses hmac.compare_digest."""
+class _CountingKeys(dict[str, tuple[str, str]]):
+    """The key table, counting the entries a lookup walks through."""
+
+    walked = 0
+
+    def items(self) -> Any:
+        for item in super().items():
+            self.walked += 1
+            yield item
+
+
+def test_api_keys_are_stored_hashed_and_compared_in_constant_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Settings hold SHA-256 digests only. A lookup compares the presented key's digest with
+    every stored digest through hmac.compare_digest, whether the match is first, last or absent:
+    no early exit whose timing would tell how far a guess got."""
     keys = {hash_api_key(k): {"id": f"{role}-1", "role": role} for role, k in KEYS.items()}
-    configured = Settings(env="test", api_keys=keys)
+    configured = Settings(
+        env="test", api_keys=keys, twilio_auth_token=TOKEN, payload_keys=TEST_PAYLOAD_KEYS
+    )
     dumped = configured.model_dump_json()
     assert not any(key in dumped for key in KEYS.values())
     assert set(configured.api_keys) == {
         hashlib.sha256(k.encode()).hexdigest() for k in KEYS.values()
     }
-    assert "hmac.compare_digest" in inspect.getsource(auth.resolve_key)
-    found = auth.resolve_key(KEYS["auditor"], configured.resolved_api_keys())
-    assert found is not None and found.role.value == "auditor"
-    assert auth.resolve_key(KEYS["auditor"] + "x", configured.resolved_api_keys()) is None
+    compared: list[tuple[bytes, bytes]] = []
+    real_compare = hmac.compare_digest
+
+    def recording_compare(a: bytes, b: bytes) -> bool:
+        compared.append((a, b))
+        return real_compare(a, b)
+
+    monkeypatch.setattr(hmac, "compare_digest", recording_compare)  # the module auth uses
+    resolved = configured.resolved_api_keys()
+    for presented, expected in (
+        (KEYS[ROLES[0]], "system"),  # first entry
+        (KEYS[ROLES[-1]], "admin"),  # last entry
+        (KEYS["auditor"] + "x", None),  # no entry
+    ):
+        table = _CountingKeys(resolved)
+        compared.clear()
+        found = auth.resolve_key(presented, table)
+        assert (found.role.value if found else None) == expected
+        assert table.walked == len(resolved)
+        digest = hash_api_key(presented).encode()
+        assert sorted(compared) == sorted((stored.encode(), digest) for stored in resolved)
 
 
 def test_keys_and_twilio_token_never_reach_the_logs(stack: Stack, tmp_path: Path) -> None:

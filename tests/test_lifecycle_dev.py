@@ -166,7 +166,7 @@ async def test_scenario_2_on_the_dev_server_leaves_the_database_matching_the_cas
     url = f"sqlite+aiosqlite:///{tmp_path / 'collectflow.db'}"
     await asyncio.to_thread(upgrade_database, url)  # the CLI's job; the runner does not migrate
     settings = Settings(
-        env="test",
+        env="development",
         database_url=url,
         task_queue=task_queue,
         messaging_task_queue=messaging_queue,

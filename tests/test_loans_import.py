@@ -29,10 +29,11 @@ from activities.loan_import import (
 from cli.main import app
 from models import tables as t
 from models.common import case_id_for
-from models.settings import PROJECT_ROOT, Settings
+from models.settings import PROJECT_ROOT, Settings, get_settings
+from tests.conftest import TEST_KEYRING_ENV
 from tests.scan_helpers import good_row, scan_worker, terminate_cases, write_csv
 
-SETTINGS = Settings(env="test")
+SETTINGS = Settings(env="development")
 
 
 def mixed_rows() -> list[dict[str, str]]:
@@ -206,7 +207,12 @@ def test_a_bom_and_header_case_are_accepted(tmp_path: Path) -> None:
 
 
 def _invoke(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
+    get_settings.cache_clear()  # read again with the environment below
+    try:
+        env = {"COLUMNS": "200", "COLLECTFLOW_ENV": "development"}
+        result = CliRunner().invoke(app, list(args), env=env)
+    finally:
+        get_settings.cache_clear()
     return result.exit_code, result.output
 
 
@@ -254,7 +260,8 @@ async def test_start_cases_runs_one_scan_after_the_import(
     rows = [good_row(), good_row()]
     path = write_csv(tmp_path / "loans.csv", rows)
     env = os.environ | {
-        "COLLECTFLOW_ENV": "test",
+        "COLLECTFLOW_ENV": "development",
+        **TEST_KEYRING_ENV,  # the test server's payload keys
         "COLLECTFLOW_DATABASE_URL": sqlite_url,
         "COLLECTFLOW_TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
         "COLLECTFLOW_TASK_QUEUE": task_queue,

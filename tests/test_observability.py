@@ -39,7 +39,7 @@ def _captured(**kwargs: Any) -> dict[str, Any]:
 
 def _configured(**overrides: Any) -> io.StringIO:
     stream = io.StringIO()
-    configure_logging(Settings(log_json=True, **overrides), stream=stream)
+    configure_logging(Settings(env="development", log_json=True, **overrides), stream=stream)
     return stream
 
 
@@ -161,7 +161,7 @@ def test_temporal_extra_is_lifted_and_levels_filtered() -> None:
 def test_console_renderer_when_json_is_off() -> None:
     """log_json=false renders human-readable lines, still masked."""
     stream = io.StringIO()
-    configure_logging(Settings(log_json=False), stream=stream)
+    configure_logging(Settings(env="development", log_json=False), stream=stream)
     structlog.get_logger("cf").info("sent", phone=PHONE)
     text = stream.getvalue()
     assert "sent" in text and "+*********8000" in text and PHONE not in text

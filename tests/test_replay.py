@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from audit.replay import directory_histories, history_from_file, replay_histories
 from cli.audit import app
+from models.settings import get_settings
 from tests.altered_case import TimerFirstCase
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -45,6 +46,11 @@ async def test_a_non_deterministic_change_is_caught_and_named() -> None:
 
 def test_cli_replays_a_directory_of_histories() -> None:
     """``collectflow audit replay --dir`` replays the folder and exits 0."""
-    result = CliRunner().invoke(app, ["replay", "--dir", str(HISTORIES)])
+    get_settings.cache_clear()  # the replay reads the payload keys from the environment below
+    try:
+        env = {"COLLECTFLOW_ENV": "development"}
+        result = CliRunner().invoke(app, ["replay", "--dir", str(HISTORIES)], env=env)
+    finally:
+        get_settings.cache_clear()
     assert result.exit_code == 0, result.output
     assert f"replayed {len(FILES)}, passed {len(FILES)}, failed 0" in result.output

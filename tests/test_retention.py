@@ -12,7 +12,7 @@ from models.settings import Settings
 async def test_retention_setting_reaches_the_namespace(dev_env: WorkflowEnvironment) -> None:
     """`setup-temporal` sets the namespace's closed-history retention to the setting."""
     target = dev_env.client.service_client.config.target_host
-    settings = Settings(temporal_address=target, history_retention_days=1830)
+    settings = Settings(env="development", temporal_address=target, history_retention_days=1830)
     assert await apply_history_retention(settings) == 1830
     described = await dev_env.client.workflow_service.describe_namespace(
         DescribeNamespaceRequest(namespace="default")

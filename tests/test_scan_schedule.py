@@ -70,7 +70,7 @@ async def test_ensure_creates_the_schedule_once_and_keeps_its_spec(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv(schedules.OVERDUE_SCAN_HOUR_ENV, raising=False)
-    settings = Settings(env="test", task_queue=task_queue)
+    settings = Settings(env="development", task_queue=task_queue)
 
     await schedules.ensure_overdue_scan_schedule(dev_env.client, settings)
     first = (await schedule.describe()).schedule
@@ -98,13 +98,13 @@ async def test_ensure_updates_time_and_queue_but_keeps_a_pause(
 ) -> None:
     monkeypatch.delenv(schedules.OVERDUE_SCAN_HOUR_ENV, raising=False)
     await schedules.ensure_overdue_scan_schedule(
-        dev_env.client, Settings(env="test", task_queue="old-queue")
+        dev_env.client, Settings(env="development", task_queue="old-queue")
     )
     await schedule.pause(note="month-end freeze")
     monkeypatch.setenv(schedules.OVERDUE_SCAN_HOUR_ENV, "9")
 
     await schedules.ensure_overdue_scan_schedule(
-        dev_env.client, Settings(env="test", task_queue=task_queue)
+        dev_env.client, Settings(env="development", task_queue=task_queue)
     )
 
     described = (await schedule.describe()).schedule
@@ -137,11 +137,11 @@ async def test_triggering_twice_starts_each_past_due_case_exactly_once(
     db = Database(sqlite_url)
     try:
         rows = read_rows(write_csv(tmp_path / "loans.csv", [*past_due, due_today]))
-        assert (await import_loans(db, rows, Settings(env="test"))).inserted == 4
+        assert (await import_loans(db, rows, Settings(env="development"))).inserted == 4
     finally:
         await db.dispose()
     await schedules.ensure_overdue_scan_schedule(
-        client, Settings(env="test", task_queue=task_queue)
+        client, Settings(env="development", task_queue=task_queue)
     )
     loan_ids = [row["loan_id"] for row in past_due]
     try:
@@ -198,7 +198,7 @@ async def test_the_worker_ensures_the_schedule_at_start_up(
     messaging_queue: str,
 ) -> None:
     settings = Settings(
-        env="test",
+        env="development",
         database_url=sqlite_url,
         task_queue=task_queue,
         messaging_task_queue=messaging_queue,

@@ -15,6 +15,7 @@ from temporalio.service import RPCError
 
 from activities.case_activities import CaseActivities
 from models.settings import Settings
+from workers.codec import keyring_for
 from workers.schedules import ensure_overdue_scan_schedule
 from workers.telemetry import prometheus_runtime
 from workers.temporal import build_workers, connect
@@ -43,7 +44,10 @@ async def run_worker(
     task is cancelled), then shut the workers down and close the database and Twilio clients."""
     if client is None:
         client = await connect(
-            settings.temporal_address, settings.temporal_namespace, runtime=_runtime(settings)
+            settings.temporal_address,
+            settings.temporal_namespace,
+            runtime=_runtime(settings),
+            keyring=keyring_for(settings),
         )
     try:  # every deployment gets the daily scan; a refusal must not stop the cases' worker
         await ensure_overdue_scan_schedule(client, settings)

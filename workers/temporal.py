@@ -13,11 +13,11 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 
 from models import activities as act
+from workers.codec import Keyring, data_converter
 from workflows.case import CollectionCase
 from workflows.sandbox import workflow_runner
 from workflows.scan import OverdueScan
@@ -36,11 +36,16 @@ MAX_CACHED_WORKFLOWS = 500
 
 
 async def connect(
-    address: str, namespace: str = "default", runtime: Runtime | None = None
+    address: str,
+    namespace: str = "default",
+    runtime: Runtime | None = None,
+    *,
+    keyring: Keyring | None = None,
 ) -> Client:
-    """Every client uses the pydantic converter: Decimal and datetime must round-trip."""
+    """Every client uses the pydantic converter (Decimal and datetime must round-trip) and,
+    given the keyring, the payload codec: what reaches Temporal is ciphertext."""
     return await Client.connect(
-        address, namespace=namespace, data_converter=pydantic_data_converter, runtime=runtime
+        address, namespace=namespace, data_converter=data_converter(keyring), runtime=runtime
     )
 
 

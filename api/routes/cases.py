@@ -11,12 +11,13 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Response
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHistory
 
 from api import metrics
+from api.amounts import check_places
 from api.auth import Action
 from api.case_ops import read_case, run_update
-from api.deps import TemporalClientDep, require
+from api.deps import AppState, StateDep, TemporalClientDep, require
 from api.errors import ApiError
 from api.schemas import (
     EXAMPLES,
@@ -39,8 +40,9 @@ from api.schemas import (
 )
 from api.strategies import NAME_PATTERN
 from api.visibility import KEYWORD_PATTERN, cases_query, summary
-from audit.export import build_export
-from audit.timeline import build_timeline, fetch_case_histories
+from audit.export import ExportBundle, build_export
+from audit.heads import ExportRefused, export_key, record_head
+from audit.timeline import TooManyRuns, build_timeline, fetch_case_histories
 from models import case as c
 from models.common import Actor, Stage, case_id_for
 
@@ -81,6 +83,7 @@ def _actor(action: Action) -> Any:
 
 
 async def _act(
+    state: AppState,
     client: Client,
     loan_id: str,
     action: Action,
@@ -88,6 +91,7 @@ async def _act(
     inp: c.ActorAction,
     update_id: str | None,
 ) -> CaseOut:
+    await check_places(state, client, loan_id, inp)  # 422 before the case sees it
     try:
         view = await run_update(
             client,
@@ -153,12 +157,14 @@ async def get_case(
             "format=temporal the raw history of one run (WorkflowHistory.to_json)",
         },
         404: {"description": "no case for this loan (or no such run)"},
+        413: {"description": "more runs or bytes than one request reads; use the CLI"},
     },
 )
 async def case_history(
     loan_id: LoanId,
     actor: Annotated[Actor, _actor(Action.READ_HISTORY)],
     client: TemporalClientDep,
+    state: StateDep,
     format: Annotated[
         Literal["timeline", "temporal"],
         Query(description="timeline (readable) or temporal (WorkflowHistory.to_json of a run)"),
@@ -171,43 +177,100 @@ async def case_history(
             description="with format=temporal: which run (default: the latest)",
         ),
     ] = None,
+    offset: Annotated[
+        int, Query(ge=0, le=10_000_000, description="timeline: index of the first entry")
+    ] = 0,
+    limit: Annotated[
+        int, Query(ge=1, le=10_000, description="timeline: entries per page (capped by settings)")
+    ] = 500,
 ) -> Any:
     """Every run of the case (continue-as-new followed): contacts sent/deferred/blocked with
     reasons, actions with their actor, signals, payments, stage changes, failed activities,
-    timers. The same timeline as ``collectflow audit timeline``.
-    Roles: operator, supervisor, auditor."""
+    timers. The same timeline as ``collectflow audit timeline``, a page at a time: follow
+    ``next_offset`` until it is null. Roles: operator, supervisor, auditor."""
     case_id = case_id_for(loan_id)
+    settings = state.settings
     if format == "temporal":
         history = await client.get_workflow_handle(case_id, run_id=run_id).fetch_history()
-        return Response(content=history.to_json(), media_type="application/json")
-    histories = await fetch_case_histories(client, case_id)
+        raw = history.to_json()
+        _within_export_cap(case_id, len(raw.encode()), settings.export_max_bytes)
+        return Response(content=raw, media_type="application/json")
+    histories = await _histories(client, case_id, settings.history_max_runs)
+    entries = build_timeline(histories)
+    size = min(limit, settings.history_page_max)
+    page = entries[offset : offset + size]
+    following = offset + size
     return CaseHistory(
         case_id=case_id,
         loan_id=loan_id,
         runs=len(histories),
-        entries=build_timeline(histories),
+        entries=page,
+        total=len(entries),
+        offset=offset,
+        next_offset=following if following < len(entries) else None,
     )
+
+
+async def _histories(client: Client, case_id: str, max_runs: int) -> list[WorkflowHistory]:
+    try:
+        return await fetch_case_histories(client, case_id, max_runs=max_runs)
+    except TooManyRuns as exc:
+        raise ApiError(
+            413,
+            f"{exc}, more than one request reads (COLLECTFLOW_HISTORY_MAX_RUNS); use "
+            "`collectflow audit timeline` or `collectflow audit export`",
+        ) from exc
+
+
+async def sign_and_record(state: AppState, bundle: ExportBundle) -> ExportBundle:
+    """Signed with the configured key (none outside development: 503), its head recorded."""
+    try:
+        key = export_key(state.settings)
+        signed = bundle.signed(key)
+        if state.database is not None:
+            await record_head(state.database, signed.manifest, key)
+    except ExportRefused as exc:
+        raise ApiError(503, f"the export cannot be made: {exc}", retry_after=60) from exc
+    return signed
+
+
+def _within_export_cap(case_id: str, size: int, cap: int) -> None:
+    if size > cap:
+        raise ApiError(
+            413,
+            f"the export of {case_id} is {size} bytes, above the API's limit of {cap} "
+            "(COLLECTFLOW_EXPORT_MAX_BYTES); use `collectflow audit export`",
+        )
 
 
 @router.get(
     "/{loan_id}/export",
     response_model=CaseExport,
     summary="The verifiable audit export of the case",
-    responses={404: {"description": "no case for this loan"}},
+    responses={
+        404: {"description": "no case for this loan"},
+        413: {"description": "more runs or bytes than one request reads; use the CLI"},
+        503: {"description": "no signing key is configured, or the head was not recorded"},
+    },
 )
 async def case_export(
     loan_id: LoanId,
     actor: Annotated[Actor, _actor(Action.EXPORT_CASE)],
     client: TemporalClientDep,
+    state: StateDep,
 ) -> CaseExport:
     """What ``collectflow audit export`` writes, as one JSON document: the raw Temporal history
     of every run, the timeline, and the manifest sealing them (SHA-256 per file, hash chains
     over history events and timeline entries). Written out, it passes
     ``collectflow audit verify``. Roles: auditor, supervisor."""
-    histories = await fetch_case_histories(client, case_id_for(loan_id))
+    case_id = case_id_for(loan_id)
+    histories = await _histories(client, case_id, state.settings.history_max_runs)
     bundle = build_export(histories, build_timeline(histories))
+    size = sum(len(data) for data in bundle.files.values())
+    _within_export_cap(case_id, size, state.settings.export_max_bytes)
+    bundle = await sign_and_record(state, bundle)
     files = {name: data.decode("utf-8") for name, data in bundle.files.items()}
-    return CaseExport(manifest=bundle.manifest, files=files)
+    return CaseExport(manifest=bundle.manifest, files=files, signature=bundle.signature)
 
 
 # ---------------------------------------------------------------- actions
@@ -224,6 +287,7 @@ async def record_payment(
     body: Annotated[PaymentBody, Body(openapi_examples=EXAMPLES["payment"])],
     actor: Annotated[Actor, _actor(Action.PAYMENT)],
     client: TemporalClientDep,
+    state: StateDep,
     idempotency_key: IdempotencyKey = None,
 ) -> CaseOut:
     """A partial payment reduces the balance; full payment resolves the case. The same
@@ -231,7 +295,7 @@ async def record_payment(
     supervisor with a ``receipt_ref``."""
     inp = to_input(body, c.PaymentInput, actor)
     key = idempotency_key or f"ref:{body.payment_ref}"
-    return await _act(client, loan_id, Action.PAYMENT, c.UPDATE_PAYMENT, inp, key)
+    return await _act(state, client, loan_id, Action.PAYMENT, c.UPDATE_PAYMENT, inp, key)
 
 
 @router.post(
@@ -245,13 +309,14 @@ async def schedule_visit(
     body: Annotated[ScheduleVisitBody, Body(openapi_examples=EXAMPLES["schedule_visit"])],
     actor: Annotated[Actor, _actor(Action.SCHEDULE_VISIT)],
     client: TemporalClientDep,
+    state: StateDep,
     idempotency_key: IdempotencyKey = None,
 ) -> CaseOut:
     """Stage visit only; at least two collectors, inside the borrower's contact hours.
     Roles: operator, supervisor."""
     inp = to_input(body, c.ScheduleVisitInput, actor)
     return await _act(
-        client, loan_id, Action.SCHEDULE_VISIT, c.UPDATE_SCHEDULE_VISIT, inp, idempotency_key
+        state, client, loan_id, Action.SCHEDULE_VISIT, c.UPDATE_SCHEDULE_VISIT, inp, idempotency_key
     )
 
 
@@ -266,13 +331,14 @@ async def record_visit(
     body: Annotated[VisitOutcomeBody, Body(openapi_examples=EXAMPLES["visit_outcome"])],
     actor: Annotated[Actor, _actor(Action.VISIT_OUTCOME)],
     client: TemporalClientDep,
+    state: StateDep,
     idempotency_key: IdempotencyKey = None,
 ) -> CaseOut:
     """met → negotiating; not_home → another visit; refused/moved/unsafe → escalated.
     Roles: operator, supervisor."""
     inp = to_input(body, c.RecordVisitInput, actor)
     return await _act(
-        client, loan_id, Action.VISIT_OUTCOME, c.UPDATE_RECORD_VISIT, inp, idempotency_key
+        state, client, loan_id, Action.VISIT_OUTCOME, c.UPDATE_RECORD_VISIT, inp, idempotency_key
     )
 
 
@@ -287,6 +353,7 @@ async def record_negotiation(
     body: Annotated[NegotiationBody, Body(openapi_examples=EXAMPLES["negotiation"])],
     actor: Annotated[Actor, _actor(Action.NEGOTIATION)],
     client: TemporalClientDep,
+    state: StateDep,
     idempotency_key: IdempotencyKey = None,
 ) -> CaseOut:
     """Reason for default, ability to pay, and one result: promise, installment plan
@@ -294,7 +361,7 @@ async def record_negotiation(
     Roles: operator, supervisor."""
     inp = to_input(body, c.NegotiationInput, actor)
     return await _act(
-        client, loan_id, Action.NEGOTIATION, c.UPDATE_NEGOTIATION, inp, idempotency_key
+        state, client, loan_id, Action.NEGOTIATION, c.UPDATE_NEGOTIATION, inp, idempotency_key
     )
 
 
@@ -309,11 +376,14 @@ async def request_hardship(
     body: Annotated[HardshipBody, Body(openapi_examples=EXAMPLES["hardship"])],
     actor: Annotated[Actor, _actor(Action.HARDSHIP)],
     client: TemporalClientDep,
+    state: StateDep,
     idempotency_key: IdempotencyKey = None,
 ) -> CaseOut:
     """Capped by the strategy (days, and how many per case). Roles: operator, supervisor."""
     inp = to_input(body, c.HardshipInput, actor)
-    return await _act(client, loan_id, Action.HARDSHIP, c.UPDATE_HARDSHIP, inp, idempotency_key)
+    return await _act(
+        state, client, loan_id, Action.HARDSHIP, c.UPDATE_HARDSHIP, inp, idempotency_key
+    )
 
 
 @router.post(
@@ -327,11 +397,14 @@ async def dispute(
     body: Annotated[DisputeBody, Body(openapi_examples=EXAMPLES["dispute"])],
     actor: Annotated[Actor, _actor(Action.DISPUTE)],
     client: TemporalClientDep,
+    state: StateDep,
     idempotency_key: IdempotencyKey = None,
 ) -> CaseOut:
     """An open dispute pauses all contact until resolved. Roles: operator, supervisor."""
     inp = to_input(body, c.DisputeInput, actor)
-    return await _act(client, loan_id, Action.DISPUTE, c.UPDATE_DISPUTE, inp, idempotency_key)
+    return await _act(
+        state, client, loan_id, Action.DISPUTE, c.UPDATE_DISPUTE, inp, idempotency_key
+    )
 
 
 @router.post(
@@ -342,11 +415,12 @@ async def add_note(
     body: Annotated[NoteBody, Body(openapi_examples=EXAMPLES["note"])],
     actor: Annotated[Actor, _actor(Action.NOTE)],
     client: TemporalClientDep,
+    state: StateDep,
     idempotency_key: IdempotencyKey = None,
 ) -> CaseOut:
     """Roles: operator, supervisor."""
     inp = to_input(body, c.NoteInput, actor)
-    return await _act(client, loan_id, Action.NOTE, c.UPDATE_NOTE, inp, idempotency_key)
+    return await _act(state, client, loan_id, Action.NOTE, c.UPDATE_NOTE, inp, idempotency_key)
 
 
 @router.post(
@@ -360,12 +434,13 @@ async def cease_contact(
     body: Annotated[CeaseContactBody, Body(openapi_examples=EXAMPLES["cease_contact"])],
     actor: Annotated[Actor, _actor(Action.CEASE_CONTACT)],
     client: TemporalClientDep,
+    state: StateDep,
     idempotency_key: IdempotencyKey = None,
 ) -> CaseOut:
     """Honoured at once: no further reminders. Roles: operator, supervisor."""
     inp = to_input(body, c.CeaseContactInput, actor)
     return await _act(
-        client, loan_id, Action.CEASE_CONTACT, c.UPDATE_CEASE_CONTACT, inp, idempotency_key
+        state, client, loan_id, Action.CEASE_CONTACT, c.UPDATE_CEASE_CONTACT, inp, idempotency_key
     )
 
 
@@ -380,12 +455,15 @@ async def decide_escalation(
     body: Annotated[EscalationBody, Body(openapi_examples=EXAMPLES["escalation"])],
     actor: Annotated[Actor, _actor(Action.ESCALATION)],
     client: TemporalClientDep,
+    state: StateDep,
     idempotency_key: IdempotencyKey = None,
 ) -> CaseOut:
     """Another visit, a settlement offer, legal action (needs the strategy's minimum days past
     due) or write-off. Role: supervisor."""
     inp = to_input(body, c.EscalationInput, actor)
-    return await _act(client, loan_id, Action.ESCALATION, c.UPDATE_ESCALATION, inp, idempotency_key)
+    return await _act(
+        state, client, loan_id, Action.ESCALATION, c.UPDATE_ESCALATION, inp, idempotency_key
+    )
 
 
 @router.post(
@@ -399,9 +477,10 @@ async def close_case(
     body: Annotated[CloseBody, Body(openapi_examples=EXAMPLES["close"])],
     actor: Annotated[Actor, _actor(Action.CLOSE)],
     client: TemporalClientDep,
+    state: StateDep,
     idempotency_key: IdempotencyKey = None,
 ) -> CaseOut:
     """Stops all contact at once. Roles: system (recall, deceased, bankruptcy), supervisor;
     an operator requests a close for a supervisor to approve."""
     inp = to_input(body, c.CloseInput, actor)
-    return await _act(client, loan_id, Action.CLOSE, c.UPDATE_CLOSE, inp, idempotency_key)
+    return await _act(state, client, loan_id, Action.CLOSE, c.UPDATE_CLOSE, inp, idempotency_key)

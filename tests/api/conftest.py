@@ -22,9 +22,11 @@ from twilio.request_validator import RequestValidator
 
 from activities.db import Database, upgrade_database
 from api.app import create_app
+from audit.signing import generate_key
 from models.settings import Settings, hash_api_key
 from models.strategy import Strategy
 from tests import factories
+from tests.conftest import TEST_PAYLOAD_KEYS
 from tests.stand_ins import StandIns, running_workers
 
 PUBLIC_URL = "https://collectflow.example.com"
@@ -155,7 +157,16 @@ def settings(tmp_path: Path, task_queue: str, messaging_queue: str) -> Settings:
         messaging_task_queue=messaging_queue,
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'unused.db'}",
         data_dir=tmp_path,
+        export_signing_key=signing_key(tmp_path),
+        payload_keys=TEST_PAYLOAD_KEYS,
     )
+
+
+def signing_key(directory: Path) -> Path:
+    """An export signing key for the API (required outside development); public key: +.pub."""
+    path = directory / "keys" / "export-signing-key.pem"
+    generate_key(path)
+    return path
 
 
 @pytest.fixture

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from audit.export import MANIFEST, TIMELINE, ExportBundle, Manifest, verify_export
+from audit.export import MANIFEST, TIMELINE, ExportBundle, Manifest
+from audit.heads import recorded_heads
+from audit.signing import Signature, load_public_key, public_key_path
+from audit.verify import verify_export
 from tests.api.conftest import ApiHarness
 from tests.api.test_roles import CASE, ROUTES, _body
 
@@ -34,8 +37,12 @@ async def test_auditor_reads_history_and_a_verifiable_export(
 
     files = {name: text.encode() for name, text in body["files"].items()}
     out = tmp_path / "export"  # tmp_path itself holds the app's data
-    ExportBundle(manifest=manifest, files=files).write(out)
-    result = verify_export(out)
+    signature = Signature.model_validate(body["signature"])
+    ExportBundle(manifest=manifest, files=files, signature=signature).write(out)
+    assert api.settings.export_signing_key is not None
+    public = load_public_key(public_key_path(api.settings.export_signing_key))
+    heads = await recorded_heads(api.database, manifest.workflow_id)
+    result = verify_export(out, public_key=public, recorded_heads=heads)
     assert result.ok, result.problems
     assert set(result.checked) == {MANIFEST, *files}
     assert len(manifest.timeline_chain) >= len(entries)  # the export is built a moment later

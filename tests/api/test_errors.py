@@ -131,3 +131,130 @@ async def test_huge_body_is_413(api: ApiHarness) -> None:
         "/v1/overdue-events", content=chunks(), headers=api.auth("system")
     )
     assert streamed.status_code == 413
+
+
+# ---------------------------------------------------------------- issue 16: NUL, dates, amounts
+
+NUL = "\u0000"
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "words"),
+    [
+        (lambda e: _with_borrower(e, name=f"王{NUL}芳"), "borrower.name", "NUL"),
+        (lambda e: _with_borrower(e, address=NUL), "borrower.address", "NUL"),
+        (lambda e: {**e, "loan_id": f"L-{NUL}"}, "loan_id", "NUL"),
+        (lambda e: {**e, "due_date": "1899-12-31"}, "due_date", "between 1900-01-01"),
+        (lambda e: {**e, "due_date": "2201-01-01"}, "due_date", "2200-12-31"),
+        (lambda e: {**e, "amount_overdue": "0"}, "amount_overdue", "greater than zero"),
+        (lambda e: {**e, "amount_overdue": "1234567890123456"}, "amount_overdue", "15 digits"),
+        (lambda e: {**e, "outstanding_balance": "1" * 16}, "outstanding_balance", "15 digits"),
+        (
+            lambda e: {**e, "currency": "JPY", "amount_overdue": "1530.50"},
+            "amount_overdue",
+            "JPY amounts have no decimal places",
+        ),
+    ],
+)
+async def test_nul_dates_and_absurd_amounts_in_an_event_are_422(
+    api: ApiHarness, change: Any, field: str, words: str
+) -> None:
+    response = await api.post("system", "/v1/overdue-events", change(api.overdue_event()))
+    assert field in _fields(response), response.text
+    messages = " ".join(e["msg"] for e in response.json()["detail"] if e["field"] == field)
+    assert words.lower() in messages.lower(), messages
+
+
+async def test_a_whole_amount_in_a_zero_decimal_currency_is_accepted(api: ApiHarness) -> None:
+    event = api.overdue_event(currency="JPY", amount_overdue="15300", outstanding_balance="98000")
+    response = await api.post("system", "/v1/overdue-events", {**event, "strategy": "slow"})
+    assert response.status_code == 202, response.text
+
+
+async def test_nul_dates_and_amounts_in_actions_queries_and_paths_are_422(api: ApiHarness) -> None:
+    """Every place a request carries them: action bodies (also nested), queries, paths, forms;
+    and amounts with more places than the case's own currency."""
+    loan_id = await api.open_case(
+        strategy="slow", currency="JPY", amount_overdue="15300", outstanding_balance="98000"
+    )
+    case = f"/v1/cases/{loan_id}"
+    payment = {"payment_ref": "P-1", "amount": "100", "paid_at": "2026-11-30T10:00:00+08:00"}
+    checks: list[tuple[Any, str, str]] = [
+        (api.post("operator", f"{case}/notes", {"text": f"hi{NUL}"}), "text", "NUL"),
+        (
+            api.post("system", f"{case}/payments", {**payment, "payment_ref": NUL}),
+            "payment_ref",
+            "NUL",
+        ),
+        (
+            api.post("system", f"{case}/payments", {**payment, "paid_at": "1850-01-01T00:00:00Z"}),
+            "paid_at",
+            "between 1900-01-01",
+        ),
+        (
+            api.post("operator", f"{case}/visits", {"at": "2300-01-01T10:00:00+08:00"}),
+            "at",
+            "2200-12-31",
+        ),
+        (
+            api.post(
+                "operator",
+                f"{case}/negotiation",
+                {
+                    "reason": "forgot",
+                    "result": "promise",
+                    "promise": {"amount": "100", "due_date": "2201-01-01"},
+                },
+            ),
+            "promise.due_date",
+            "2200-12-31",
+        ),
+        (
+            api.post("system", f"{case}/payments", {**payment, "amount": "0"}),
+            "amount",
+            "greater than zero",
+        ),
+        (
+            api.post("system", f"{case}/payments", {**payment, "amount": "1" * 16}),
+            "amount",
+            "15 digits",
+        ),
+        (
+            api.post("system", f"{case}/payments", {**payment, "amount": "100.50"}),
+            "amount",
+            "JPY amounts have no decimal places",
+        ),
+        (
+            api.post(
+                "operator",
+                f"{case}/negotiation",
+                {
+                    "reason": "forgot",
+                    "result": "promise",
+                    "promise": {"amount": "9.5", "due_in_days": 3},
+                },
+            ),
+            "promise.amount",
+            "JPY amounts have no decimal places",
+        ),
+        (api.get("auditor", "/v1/cases?region=a%00b"), "region", "NUL"),
+        (api.get("auditor", f"{case}/history?run_id=%00"), "run_id", "NUL"),
+        (api.get("auditor", "/v1/cases/L%00x"), "path", "NUL"),
+        (
+            api.signed_post(
+                f"/webhooks/twilio/inbound?case_id=case-{loan_id}",
+                {"MessageSid": "SM1", "From": "+8613800138000", "Body": f"hi{NUL}"},
+            ),
+            "Body",
+            "NUL",
+        ),
+    ]
+    for pending, field, words in checks:
+        response = await pending
+        assert field in _fields(response), (field, response.text)
+        messages = " ".join(e["msg"] for e in response.json()["detail"] if e["field"] == field)
+        assert words.lower() in messages.lower(), (field, messages)
+    state = (await api.get("auditor", case)).json()
+    assert state["paid_total"] == "0.00" and state["notes"] == []
+    whole = await api.post("system", f"{case}/payments", payment)
+    assert whole.status_code == 200, whole.text

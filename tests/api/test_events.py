@@ -64,3 +64,19 @@ async def test_event_for_closed_case_refused_unless_new_due_date(api: ApiHarness
     assert later.status_code == 202 and later.json()["started"] is True
     state = await api.wait_for(loan_id, lambda s: s["stage"] == "reminding")
     assert state["due_date"] == "2026-12-20"
+
+
+async def test_an_event_naming_the_demo_strategy_is_refused_outside_development(
+    api: ApiHarness,
+) -> None:
+    """Issue 16: the compressed-day demo strategy could be named by any overdue event in
+    production; outside development it is a 422 on ``strategy`` and no case starts."""
+    assert api.settings.env != "development"
+    event = api.overdue_event(strategy="demo")
+    refused = await api.post("system", "/v1/overdue-events", event)
+    assert refused.status_code == 422, refused.text
+    [error] = refused.json()["detail"]
+    assert error["field"] == "strategy"
+    assert "demo strategy" in error["msg"] and "COLLECTFLOW_ENV=development" in error["msg"]
+    runs = [w async for w in api.client.list_workflows(f"WorkflowId = 'case-{event['loan_id']}'")]
+    assert runs == []

@@ -5,6 +5,7 @@ events, timers, continue-as-new runs; and the raw history on request."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from temporalio.client import WorkflowHistory
 
@@ -99,9 +100,51 @@ async def test_timeline_follows_continue_as_new(api: ApiHarness) -> None:
     served = [TimelineEntry.model_validate(e) for e in entries]
     assert rebuilt[: len(served)] == served
 
+    api.settings.history_max_runs = 1  # a request reads a bounded number of runs
+    for url in (f"/v1/cases/{loan_id}/history", f"/v1/cases/{loan_id}/export"):
+        refused = await api.get("auditor", url)
+        assert refused.status_code == 413, refused.text
+        assert "more than 1 runs" in refused.text and "COLLECTFLOW_HISTORY_MAX_RUNS" in refused.text
+
 
 async def test_unknown_case_is_404(api: ApiHarness) -> None:
     """No case for the loan: 404 for the timeline, the raw history and the export."""
     for path in ("history", "history?format=temporal", "export"):
         response = await api.get("auditor", f"/v1/cases/L-no-such-case/{path}")
         assert response.status_code == 404, (path, response.text)
+
+
+async def test_history_pages_and_export_and_run_caps(api: ApiHarness) -> None:
+    """Issue 16: history and export had no size cap or pagination. Pages of 3 entries followed
+    by next_offset add up to the whole timeline; the page size is capped by settings; an
+    export or raw history over the byte cap and a case over the run cap are 413 sentences."""
+    loan_id = await api.open_case(strategy="slow")
+    await api.wait_for(loan_id, lambda s: s["event_seq"] >= 1)
+    for text in ("one", "two", "three"):
+        assert (await api.post("operator", f"/v1/cases/{loan_id}/notes", {"text": text})).is_success
+    path = f"/v1/cases/{loan_id}/history"
+    whole = (await api.get("auditor", f"{path}?limit=10000")).json()
+    assert whole["total"] == len(whole["entries"]) > 6 and whole["next_offset"] is None
+    pages: list[Any] = []
+    offset: int | None = 0
+    while offset is not None:
+        page = (await api.get("auditor", f"{path}?limit=3&offset={offset}")).json()
+        assert len(page["entries"]) <= 3 and page["offset"] == offset
+        pages += page["entries"]
+        offset = page["next_offset"]
+    # The case may still be writing (a sync after the last note): pages read a growing
+    # timeline, so they are the whole one as read before, and a prefix of it as read after.
+    after = (await api.get("auditor", f"{path}?limit=10000")).json()["entries"]
+    assert pages[: len(whole["entries"])] == whole["entries"]
+    assert pages == after[: len(pages)]
+    api.settings.history_page_max = 2
+    assert len((await api.get("auditor", f"{path}?limit=50")).json()["entries"]) == 2
+    assert (await api.get("auditor", f"{path}?limit=0")).status_code == 422
+
+    api.settings.export_max_bytes = 1024
+    for url in (f"/v1/cases/{loan_id}/export", f"{path}?format=temporal"):
+        capped = await api.get("auditor", url)
+        assert capped.status_code == 413, capped.text
+        assert "COLLECTFLOW_EXPORT_MAX_BYTES" in capped.json()["detail"]
+    api.settings.export_max_bytes = 32 * 1024 * 1024
+    assert (await api.get("auditor", f"/v1/cases/{loan_id}/export")).status_code == 200

@@ -13,7 +13,6 @@ from decimal import Decimal
 
 import pytest
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from models import case as c
@@ -108,9 +107,8 @@ async def run_to_end(
     if not closing.HasField("workflow_execution_completed_event_attributes"):
         raise AssertionError(f"the case did not complete: {closing}")
     payloads = closing.workflow_execution_completed_event_attributes.result.payloads
-    view: c.CaseView = pydantic_data_converter.payload_converter.from_payloads(
-        payloads, [c.CaseView]
-    )[0]
+    # Through the client's converter: its codec decrypts what the server holds.
+    view: c.CaseView = (await env.client.data_converter.decode(payloads, [c.CaseView]))[0]
     return view
 
 

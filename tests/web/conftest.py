@@ -30,11 +30,12 @@ from activities.db import Database, upgrade_database
 from api.app import create_app
 from bench.stack import SYSTEM_KEY, real_stack
 from models.common import Role, case_id_for
-from models.settings import PROJECT_ROOT, Settings
+from models.settings import PROJECT_ROOT, Settings, hash_api_key
 from models.tables import Case, FieldAgent
 from models.users import UserCreate
 from sandbox.testing import serve
 from tests.api.conftest import strategies as api_strategies
+from tests.conftest import TEST_PAYLOAD_KEYS
 from web import accounts
 from web.pages import WebState
 
@@ -101,6 +102,10 @@ def web_settings(tmp_path: Path, **changes: object) -> Settings:
         "session_secret": f"test-session-secret-{uuid.uuid4().hex}",
         "database_url": f"sqlite+aiosqlite:///{tmp_path / 'unused.db'}",
         "data_dir": tmp_path,
+        # env=test keeps production's guards (issue 16): real-looking secrets, no demo keys.
+        "api_keys": {hash_api_key("web-tests-admin-key-0123456789"): {"id": "w", "role": "admin"}},
+        "twilio_auth_token": "web-tests-twilio-token-0123456789",
+        "payload_keys": TEST_PAYLOAD_KEYS,
     }
     values.update(changes)
     return Settings(**values)  # type: ignore[arg-type]  # the fields' own validation applies

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from api.app import create_app
 from models.settings import DEV_SESSION_SECRET, Settings
+from tests.web.conftest import web_settings
 
 REAL = "a-long-random-session-secret-0123456789"
 
@@ -22,7 +25,8 @@ def test_placeholder_secret_refused_outside_development() -> None:
     assert Settings(env="development").web_session_secret() == DEV_SESSION_SECRET
 
 
-def test_api_does_not_start_with_a_placeholder_secret() -> None:
-    """create_app (the API process) stops at once and names the setting."""
+def test_api_does_not_start_with_a_placeholder_secret(tmp_path: Path) -> None:
+    """create_app (the API process) stops at once and names the setting (the rest of the
+    configuration passes the production guards, so this is the refusal that speaks)."""
     with pytest.raises(ValueError, match="COLLECTFLOW_SESSION_SECRET"):
-        create_app(Settings(env="test"))
+        create_app(web_settings(tmp_path, session_secret=DEV_SESSION_SECRET))
