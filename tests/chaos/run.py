@@ -1,8 +1,10 @@
 """The chaos run: seeded borrowers on the whole stack while the worker is SIGKILLed, Temporal is
 stopped and restarted on its database, the API restarts and the Twilio sandbox fails 10% of
-requests with a 5xx and times out 2%. Prints one JSON object of figures and invariant counts.
+requests with a 5xx and times out 2%. Prints one JSON line per run (seeds seed..seed+runs-1),
+then one summary line with the violations per seed.
 
-    python -m tests.chaos.run --cases 200 --kills 10 --seed 1     # make chaos
+    python -m tests.chaos.run --cases 200 --kills 10 --seed 1 --runs 10   # make chaos ARGS=...
+    python -m tests.chaos.run --db postgres      # the app database on COLLECTFLOW_TEST_POSTGRES_URL
 """
 
 from __future__ import annotations
@@ -10,11 +12,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import shutil
-import sqlite3
 import tempfile
 import time
+import traceback
 import uuid
 from collections import Counter
 from dataclasses import asdict, dataclass
@@ -23,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.chaos import checks
+from tests.chaos.database import read_db, reset_postgres
 from tests.chaos.driver import TERMINAL, Driver
 from tests.chaos.scenario import Script, make_scripts
 from tests.chaos.stack import Stack, exit_now
@@ -44,6 +48,8 @@ class ChaosConfig:
     timeout_rate: float = 0.02
     settle_seconds: float = 600.0
     data_dir: Path | None = None  # kept after the run when given; a temporary one otherwise
+    # None: SQLite in the data directory; else this database, emptied before the run.
+    database_url: str | None = None
 
 
 def fault_plan(config: ChaosConfig, rng: random.Random) -> list[tuple[float, str]]:
@@ -96,9 +102,8 @@ async def _converged(stack: Stack, states: dict[str, dict[str, Any]], until: flo
     """The projection in the app database catches up with the workflows' final states."""
     want = {f"case-{k}": (v["stage"], Decimal(v["balance"])) for k, v in states.items()}
     while True:
-        with sqlite3.connect(stack.database_path) as db:
-            rows = db.execute("SELECT case_id, stage, balance FROM cases").fetchall()
-        have = {r[0]: (str(r[1]), checks.cents(r[2])) for r in rows}
+        rows = (await asyncio.to_thread(read_db, stack.database_url, ("cases",)))["cases"]
+        have = {r["case_id"]: (str(r["stage"]), checks.money(r["balance"])) for r in rows}
         if all(have.get(k) == v for k, v in want.items()) or time.monotonic() > until:
             return all(have.get(k) == v for k, v in want.items())
         await asyncio.sleep(1.0)
@@ -134,8 +139,8 @@ async def run_chaos(config: ChaosConfig, stack: Stack) -> dict[str, Any]:
     finally:
         await driver.aclose()
     items = checks.outbox_items(outbox)
-    db = checks.read_db(stack.database_path)
-    keys, unmapped = checks.one_send_per_key(items, db["attempts"])
+    db = await asyncio.to_thread(read_db, stack.database_url)
+    ledger, unsent_unknown = checks.ledger_matches_provider(items, db["attempts"])
     pauses, apart = checks.no_contact_in_pauses(
         items, scripts, histories, checks.receipts(db["attempts"])
     )
@@ -144,12 +149,21 @@ async def run_chaos(config: ChaosConfig, stack: Stack) -> dict[str, Any]:
         "end_state_as_expected": checks.end_states(scripts, states).report(
             compared_with="the seeded behaviour model's deterministic end state per case"
         ),
-        "one_send_per_idempotency_key": keys.report(sends_without_ledger_sid=unmapped),
+        "one_send_per_key_at_the_provider": checks.one_send_per_key(items).report(
+            counted_from="the sandbox's sends grouped by the ledger key on their StatusCallback"
+        ),
+        "ledger_says_what_was_sent": ledger.report(unknown_rows_with_no_send=unsent_unknown),
+        "contact_goes_to_the_current_phone": checks.current_phone_only(items, scripts).report(
+            phones_changed=sum(s.phone_changed_at is not None for s in scripts)
+        ),
+        "reopened_case_contacts_again": checks.reopened_contacted(items, scripts).report(
+            reopened=sum(s.reopened for s in scripts)
+        ),
         "payments_recorded_once_balances_agree": checks.payments_once(scripts, states, db).report(
             projection_converged=converged
         ),
         "contact_within_allowed_hours": checks.contact_hours(
-            items, {s.phone: s.zone for s in scripts}
+            items, {p: s.zone for s in scripts for p in s.phones}
         ).report(),
         "no_sms_after_opt_out": checks.no_sms_after_opt_out(items, scripts).report(
             opted_out=sum(s.opted_out_at is not None for s in scripts)
@@ -190,10 +204,13 @@ async def run_chaos(config: ChaosConfig, stack: Stack) -> dict[str, Any]:
 def chaos(config: ChaosConfig) -> dict[str, Any]:
     """Start the stack, run, stop everything (also on failure); the report."""
     data_dir = config.data_dir or Path(tempfile.mkdtemp(prefix="collectflow-chaos-"))
+    if config.database_url is not None:
+        reset_postgres(config.database_url)
     stack = Stack(
         data_dir / "stack",
         day_seconds=config.day_seconds,
         env={"COLLECTFLOW_TWILIO_TIMEOUT_SECONDS": str(CLIENT_TIMEOUT)},
+        database_url=config.database_url,
     )
     try:
         stack.start()
@@ -206,6 +223,25 @@ def chaos(config: ChaosConfig) -> dict[str, Any]:
     return report
 
 
+def summary(reports: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per seed: ok, and each invariant's violations; then the totals."""
+    per_seed = {
+        str(r["config"]["seed"]): {
+            "ok": r["ok"],
+            **{name: v["violations"] for name, v in r["invariants"].items()},
+        }
+        for r in reports
+    }
+    total = sum(v["violations"] for r in reports for v in r["invariants"].values())
+    return {
+        "summary": True,
+        "runs": len(reports),
+        "ok_runs": sum(bool(r["ok"]) for r in reports),
+        "violations_total": total,
+        "per_seed": per_seed,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     defaults = ChaosConfig()
@@ -214,23 +250,40 @@ def main() -> None:
     parser.add_argument("--server-restarts", type=int, default=defaults.server_restarts)
     parser.add_argument("--api-restarts", type=int, default=defaults.api_restarts)
     parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--runs", type=int, default=1, help="seeds seed .. seed+runs-1")
     parser.add_argument("--day-seconds", type=int, default=defaults.day_seconds)
+    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--data-dir", type=Path, default=None, help="keep the run's files here")
     args = parser.parse_args()
-    config = ChaosConfig(
-        cases=args.cases,
-        kills=args.kills,
-        server_restarts=args.server_restarts,
-        api_restarts=args.api_restarts,
-        seed=args.seed,
-        day_seconds=args.day_seconds,
-        data_dir=args.data_dir,
-    )
+    database_url = None
+    if args.db == "postgres":
+        database_url = os.environ.get("COLLECTFLOW_TEST_POSTGRES_URL")
+        if not database_url:
+            parser.error(
+                "--db postgres needs COLLECTFLOW_TEST_POSTGRES_URL (postgresql+asyncpg://...)"
+            )
     status = 1
     try:
-        report = chaos(config)
-        print(json.dumps(report, indent=2, default=str))
-        status = 0 if report["ok"] else 1
+        reports = []
+        for seed in range(args.seed, args.seed + args.runs):
+            config = ChaosConfig(
+                cases=args.cases,
+                kills=args.kills,
+                server_restarts=args.server_restarts,
+                api_restarts=args.api_restarts,
+                seed=seed,
+                day_seconds=args.day_seconds,
+                data_dir=args.data_dir / f"seed-{seed}" if args.data_dir else None,
+                database_url=database_url,
+            )
+            report = chaos(config)
+            reports.append(report)
+            print(json.dumps(report, default=str), flush=True)
+        print(json.dumps(summary(reports), default=str), flush=True)
+        status = 0 if all(r["ok"] for r in reports) else 1
+    except BaseException:  # exit_now skips the interpreter's own traceback printing
+        traceback.print_exc()
+        raise
     finally:
         exit_now(status)
 
