@@ -40,8 +40,12 @@ def _table(model: type[Any]) -> sa.Table:
     return table
 
 
-async def upsert_loan(db: Database, loan: Loan, borrower: Borrower, strategy_id: str) -> None:
-    """Insert or refresh the borrower and the loan; the loan is open again."""
+async def upsert_loan(db: Database, loan: Loan, borrower: Borrower, strategy_id: str) -> str:
+    """Insert or refresh the borrower and the loan; the loan is open again.
+
+    Returns the strategy the loan row holds afterwards (``strategy_id`` for a new loan), so a
+    caller that starts a case only writes it again when it differs.
+    """
     now = datetime.now(UTC)
     borrowers, loans = _table(t.Borrower), _table(t.Loan)
     borrower_row: Mapping[str, Any] = {
@@ -85,14 +89,15 @@ async def upsert_loan(db: Database, loan: Loan, borrower: Borrower, strategy_id:
             "status": t.LoanStatus.OPEN.value,
             "updated_at": now,
         },
-    )
+    ).returning(loans.c.strategy_id)
     try:
         async with db.session() as session:
             await session.exec(insert_borrower)  # the parent first: loans reference it
-            await session.exec(insert_loan)
+            stored = (await session.exec(insert_loan)).scalar_one()
             await session.commit()
     except SQLAlchemyError as exc:
         raise StoreUnavailable(str(exc)) from exc
+    return str(stored)
 
 
 async def set_loan_strategy(db: Database, loan_id: str, strategy_id: str) -> None:

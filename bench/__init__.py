@@ -36,8 +36,13 @@ def quiet_logs() -> None:
 
 
 def run_main(work: Callable[[bool], Coroutine[Any, Any, Figures]], description: str) -> None:
-    """Run, print one JSON object, leave with ``os._exit`` (temporalio/sdk-python#300)."""
+    """Parse ``--smoke``, run, print one JSON object, leave with ``os._exit``."""
     args = parse(description)
+    run_figures(lambda: work(bool(args.smoke)))
+
+
+def run_figures(work: Callable[[], Coroutine[Any, Any, Figures]]) -> None:
+    """Run, print one JSON object, leave with ``os._exit`` (temporalio/sdk-python#300)."""
     status = 0
     # Child processes (the Temporal dev server prints a banner) inherit fd 1: point it at stderr
     # while working, so stdout carries nothing but the one JSON object.
@@ -46,7 +51,7 @@ def run_main(work: Callable[[bool], Coroutine[Any, Any, Figures]], description: 
     os.dup2(2, 1)
     try:
         quiet_logs()
-        figures = asyncio.run(work(bool(args.smoke)))
+        figures = asyncio.run(work())
         sys.stdout.flush()
         os.write(stdout, (json.dumps(figures, sort_keys=True) + "\n").encode())
     except Exception:

@@ -15,6 +15,22 @@ from bench import Figures, run_main
 from simulation.behaviour import Behaviour
 from simulation.driver import CaseRecord, SimConfig, run_simulation
 
+# The history events that Temporal Cloud bills as actions (its pricing page): a run started
+# (continue-as-new included), an activity or a timer started, a signal, an update accepted, a
+# search-attribute upsert, a marker (local activities, patches). Queries are billed too but
+# leave no event; they are counted in the throughput benchmark instead.
+BILLED = frozenset(
+    {
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
+        EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
+        EventType.EVENT_TYPE_TIMER_STARTED,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
+        EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
+        EventType.EVENT_TYPE_MARKER_RECORDED,
+    }
+)
+
 
 async def case_runs(env: WorkflowEnvironment, rec: CaseRecord) -> list[WorkflowHistory]:
     """Every run of the case, following continue-as-new from its first run."""
@@ -36,19 +52,22 @@ async def measure(smoke: bool) -> Figures:
     figures: Figures = {"loans_per_behaviour": per_behaviour, "days": days, "behaviours": {}}
     largest = 0
     for behaviour in Behaviour:
-        counts: list[tuple[int, int, int]] = []
+        counts: list[tuple[int, int, int, int, int]] = []
 
         async def read(
             env: WorkflowEnvironment,
             records: list[CaseRecord],
-            counts: list[tuple[int, int, int]] = counts,
+            counts: list[tuple[int, int, int, int, int]] = counts,
         ) -> None:
             for rec in records:  # one at a time (FIELD-NOTES: time-skipping hazards)
                 runs = await case_runs(env, rec)
                 events = sum(len(h.events) for h in runs)
                 scheduled = EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
                 activities = sum(1 for h in runs for e in h.events if e.event_type == scheduled)
-                counts.append((events, activities, max(len(h.events) for h in runs)))
+                size = sum(e.ByteSize() for h in runs for e in h.events)
+                billed = sum(1 for h in runs for e in h.events if e.event_type in BILLED)
+                longest = max(len(h.events) for h in runs)
+                counts.append((events, activities, longest, size, billed))
 
         config = SimConfig(loans=per_behaviour, days=days, seed=11, mix={behaviour: 1.0})
         await run_simulation(config, after=read)
@@ -58,6 +77,9 @@ async def measure(smoke: bool) -> Figures:
             "events_per_case": round(sum(c[0] for c in counts) / n, 1),
             "activities_per_case": round(sum(c[1] for c in counts) / n, 1),
             "max_events_single_run": max((c[2] for c in counts), default=0),
+            # The history's own bytes (protobuf), what the server stores and replays.
+            "history_bytes_per_case": round(sum(c[3] for c in counts) / n),
+            "billed_actions_per_case": round(sum(c[4] for c in counts) / n, 1),
         }
     figures["largest_run_events"] = largest
     return figures

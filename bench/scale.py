@@ -8,6 +8,7 @@ of its first reminder (D+1). Figures are taken once every case is idle.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import tempfile
 import time
@@ -17,12 +18,13 @@ from pathlib import Path
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from bench import Figures, rss_bytes, run_main
+from bench import Figures, rss_bytes, run_figures
 from bench.stack import real_stack, wait_synced
 from models.case import CaseInput
 from models.common import Borrower, Loan, case_id_for
 from models.strategy import load_strategy
 from simulation.driver import venv_binary
+from workers.temporal import MAX_CACHED_WORKFLOWS
 from workflows import localtime
 from workflows.case import SEARCH_ATTRIBUTES, CollectionCase
 
@@ -34,8 +36,10 @@ def _size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.parent.glob(path.name + "*") if p.is_file())
 
 
-async def measure(smoke: bool) -> Figures:
-    k = 200 if smoke else 20_000
+async def measure(smoke: bool, cases: int | None = None) -> Figures:
+    k = cases or (200 if smoke else 20_000)
+    checkpoints = sorted({k // 3, 2 * k // 3, k})
+    rss_at: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="collectflow-scale-") as tmp:
         server_db = Path(tmp) / "temporal.db"
         env = await WorkflowEnvironment.start_local(
@@ -79,11 +83,21 @@ async def measure(smoke: bool) -> Figures:
                     )
 
                 started = time.perf_counter()
-                for first in range(0, k, BATCH):
-                    await asyncio.gather(*(start(i) for i in range(first, min(k, first + BATCH))))
-                start_seconds = time.perf_counter() - started
-                await wait_synced(stack, k, seconds=3600)
+                cpu_before = time.process_time()
+                start_seconds = 0.0
+                begun = 0
+                for checkpoint in checkpoints:  # RSS once each third of the cases is idle
+                    batch_started = time.perf_counter()
+                    for first in range(begun, checkpoint, BATCH):
+                        last = min(checkpoint, first + BATCH)
+                        await asyncio.gather(*(start(i) for i in range(first, last)))
+                    start_seconds += time.perf_counter() - batch_started
+                    begun = checkpoint
+                    await wait_synced(stack, checkpoint, seconds=3600)
+                    await asyncio.sleep(2)  # let the worker settle before reading its RSS
+                    rss_at[str(checkpoint)] = round(rss_bytes() / 2**20, 1)
                 idle_seconds = time.perf_counter() - started
+                cpu_seconds = time.process_time() - cpu_before
                 await asyncio.sleep(2)  # let the server persist the last tasks
                 rss = rss_bytes()
                 size = _size(server_db)
@@ -95,10 +109,22 @@ async def measure(smoke: bool) -> Figures:
         "started_and_idle_per_second": round(k / idle_seconds, 1),
         "worker_rss_mb": round(rss / 2**20, 1),
         "worker_rss_growth_mb": round((rss - rss_before) / 2**20, 1),
+        "worker_rss_mb_by_cases": rss_at,
+        "max_cached_workflows": MAX_CACHED_WORKFLOWS,
+        # This process: the worker, its activities and the Twilio sandbox (not the server).
+        "worker_cpu_seconds_per_1000_cases_started": round(cpu_seconds / k * 1000, 2),
         "server_db_bytes": size,
         "server_db_bytes_per_case": round((size - size_before) / k, 1),
     }
 
 
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, for CI")
+    parser.add_argument("--cases", type=int, default=None, help="idle cases to start")
+    args = parser.parse_args()
+    run_figures(lambda: measure(bool(args.smoke), args.cases))
+
+
 if __name__ == "__main__":
-    run_main(measure, __doc__ or "")
+    main()

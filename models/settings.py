@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     worker_metrics_address: str = "127.0.0.1:9464"
     # None lifts the limit (tests, simulate: the sandbox is local).
     messaging_rate_per_second: float | None = Field(default=1.0, gt=0)
+    # Sticky-cache size of the case worker (see workers/temporal.py MAX_CACHED_WORKFLOWS).
+    worker_max_cached_workflows: int = Field(default=500, ge=1)
 
     database_url: str = f"sqlite+aiosqlite:///{PROJECT_ROOT / '.data' / 'collectflow.db'}"
 

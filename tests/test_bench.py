@@ -13,12 +13,13 @@ from models.settings import PROJECT_ROOT
 FIGURES: dict[str, set[str]] = {
     "throughput": {
         "n",
-        "a_bare_workflows_per_second",
+        "concurrency",
+        "a_bare_http_starts_per_second",
         "b_case_starts_per_second",
-        "b_case_starts_synced_per_second",
-        "c_payment_updates_per_second",
+        "c_bare_http_updates_per_second",
+        "d_payment_updates_per_second",
         "ratio_b_over_a",
-        "ratio_c_over_a",
+        "ratio_d_over_c",
     },
     "lifecycle": {"loans_per_behaviour", "days", "behaviours", "largest_run_events"},
     "replay": {

@@ -57,6 +57,7 @@ async def run_worker(
             messaging_task_queue=settings.messaging_task_queue,
             activities=activities.all(),
             messaging_rate_per_second=settings.messaging_rate_per_second,
+            max_cached_workflows=settings.worker_max_cached_workflows,
         )
         async with case_worker, messaging_worker:
             log.info(

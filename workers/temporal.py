@@ -24,6 +24,15 @@ from workflows.scan import OverdueScan
 
 WORKFLOWS: Sequence[type] = (CollectionCase, OverdueScan)
 MESSAGING_ACTIVITIES = frozenset({act.SEND_SMS, act.PLACE_CALL})
+# A case spends nearly all its life asleep on a timer for days, so a cached (sticky) case is
+# rarely reused before it is evicted; each cached run holds its own sandbox copy of the
+# workflow module and its state. The SDK's default of 1,000 made worker memory the largest
+# cost of idle cases (593 MB at 20,000). Bounding it keeps memory flat in the number of open
+# cases; the price is that a task for an evicted case replays its current run first — measured
+# in bench/throughput.py: 500 payments on 500 cases ran at 0.19x the bare update rate with 300
+# cached, 0.79x with all 500 cached. 500 keeps a burst on that many cases sticky; raise it
+# (COLLECTFLOW_WORKER_MAX_CACHED_WORKFLOWS) where memory allows.
+MAX_CACHED_WORKFLOWS = 500
 
 
 async def connect(
@@ -47,6 +56,7 @@ def build_workers(
     messaging_task_queue: str,
     activities: Sequence[Callable[..., Any]],
     messaging_rate_per_second: float | None = None,
+    max_cached_workflows: int = MAX_CACHED_WORKFLOWS,
 ) -> list[Worker]:
     """The case worker (workflows + bookkeeping) and the rate-limited messaging worker."""
     messaging = [a for a in activities if activity_name(a) in MESSAGING_ACTIVITIES]
@@ -59,6 +69,7 @@ def build_workers(
         workflow_runner=workflow_runner(),
         activities=others,
         activity_executor=executor,
+        max_cached_workflows=max_cached_workflows,
     )
     messaging_worker = Worker(
         client,

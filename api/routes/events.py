@@ -46,9 +46,10 @@ async def overdue_event(
         raise field_error("strategy", str(exc)) from exc
     loan, borrower = event.loan(), event.borrower
     database = state.database
+    stored_strategy: str | None = None
     if database is not None:
         try:
-            await store.upsert_loan(database, loan, borrower, strategy.id)
+            stored_strategy = await store.upsert_loan(database, loan, borrower, strategy.id)
         except store.StoreUnavailable as exc:
             log.error("loan upsert failed", loan_id=loan.loan_id, error=str(exc))
             raise ApiError(503, "the application database is unavailable", retry_after=5) from exc
@@ -62,7 +63,7 @@ async def overdue_event(
     metrics.OVERDUE_EVENTS.labels(outcome.value).inc()
     if started:
         metrics.CASES_STARTED.labels(strategy.id).inc()
-        if database is not None:
+        if database is not None and stored_strategy != strategy.id:  # a reopened loan
             try:
                 await store.set_loan_strategy(database, loan.loan_id, strategy.id)
             except store.StoreUnavailable as exc:  # the case runs; the row catches up later
