@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import select
+from sqlmodel import col, select
 
 from activities.db import Database
 from activities.sql import insert_for, table_of
@@ -36,6 +36,21 @@ SENT_STATUSES = frozenset(
 RECONCILED = "reconciled: Twilio's own list holds this send"
 RESENT = "Twilio's own list held no send for this attempt after it settled; sent again"
 _PHONE = re.compile(r"\+?\d{6,15}")
+
+
+def _pending(row: ContactAttempt) -> Pending:
+    if row.id is None:
+        raise ValueError("a stored attempt has an id")
+    return Pending(
+        attempt_id=row.id,
+        status=AttemptStatus(row.status),
+        channel=Channel(row.channel),
+        to=row.to_number,
+        body=row.body,
+        created_at=_aware(row.created_at),
+        updated_at=_aware(row.updated_at),
+        version=row.updated_at,
+    )
 
 
 def _aware(moment: datetime) -> datetime:
@@ -131,18 +146,7 @@ class ContactLedger:
             ).one()
             await session.commit()
             if row.status in PENDING_STATUSES and row.id is not None:
-                return Claim(
-                    pending=Pending(
-                        attempt_id=row.id,
-                        status=AttemptStatus(row.status),
-                        channel=Channel(row.channel),
-                        to=row.to_number,
-                        body=row.body,
-                        created_at=_aware(row.created_at),
-                        updated_at=_aware(row.updated_at),
-                        version=row.updated_at,
-                    )
-                )
+                return Claim(pending=_pending(row))
             return Claim(
                 previous=Attempt(
                     status=AttemptStatus(row.status),
@@ -188,6 +192,19 @@ class ContactLedger:
             result = await session.exec(statement)
             await session.commit()
             return bool(result.rowcount)
+
+    async def stale_pending(self, before: datetime, limit: int = 100) -> list[Pending]:
+        """Attempts still ``recorded``/``unknown`` that nothing has touched since ``before``."""
+        statement = (
+            select(ContactAttempt)
+            .where(col(ContactAttempt.status).in_([s.value for s in PENDING_STATUSES]))
+            .where(col(ContactAttempt.updated_at) < before)
+            .order_by(col(ContactAttempt.id))
+            .limit(limit)
+        )
+        async with self.db.session() as session:
+            rows = (await session.exec(statement)).all()
+        return [_pending(row) for row in rows if row.id is not None]
 
     async def held_sids(self, sids: list[str]) -> set[str]:
         """Which of these provider sids some ledger row already holds."""

@@ -16,6 +16,7 @@ has no DateSent and is not listed yet); before that the look-up is retried.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -106,3 +107,32 @@ async def reconcile(
     elif verdict.verdict is Verdict.AMBIGUOUS:
         await ledger.mark_unknown(pending.attempt_id, verdict.reason)
     return verdict
+
+
+SWEPT_NOT_FOUND = (
+    "outcome unknown: Twilio's settled record holds no send for this attempt; not resent "
+    "here (a retry of the send, if the case still wants it, reconciles again)"
+)
+
+
+async def sweep(
+    messenger: TwilioMessenger,
+    ledger: ContactLedger,
+    now: datetime,
+    settle_seconds: float,
+    quiet_seconds: float,
+) -> Counter[str]:
+    """Reconcile every attempt a crash left pending that no activity will come back for (the
+    case moved on while the send waited for its retry): a send Twilio holds is recorded as
+    sent with its sid, so the ledger says what the borrower received. Never sends anything.
+
+    ``quiet_seconds``: how long a row must be untouched, longer than any running attempt's
+    send and look-up, so an attempt in flight is never judged from the outside.
+    """
+    tally: Counter[str] = Counter()
+    for pending in await ledger.stale_pending(now - timedelta(seconds=quiet_seconds)):
+        verdict = await reconcile(messenger, ledger, pending, now, settle_seconds)
+        if verdict.verdict is Verdict.NOT_SENT and pending.status.value != "unknown":
+            await ledger.mark_unknown(pending.attempt_id, SWEPT_NOT_FOUND)
+        tally[verdict.verdict.value] += 1
+    return tally

@@ -7,6 +7,7 @@ SQLite and PostgreSQL ledgers. A crash is a ledger that raises where the worker 
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -19,10 +20,12 @@ from activities.case_activities import (
 )
 from activities.contacts import Claim, ContactLedger
 from activities.db import Database
+from activities.reconcile import sweep
 from models import activities as act
 from models import case as c
 from models import tables as t
 from models.common import Channel
+from models.tables import utc_now
 from tests import test_activities as base
 from tests.test_activities import (
     CALL_TEXT,
@@ -172,3 +175,30 @@ async def test_crashed_call_is_reconciled_by_start_time(
     (placed,) = (await outbox(control))["calls"]
     assert (found.outcome, found.provider_sid) == (c.ContactOutcome.SENT, placed["sid"])
     assert len((await outbox(control))["calls"]) == 1
+
+
+async def test_the_sweep_records_an_abandoned_send_and_never_sends(
+    acts: CaseActivities, database: Database, control: httpx.AsyncClient
+) -> None:
+    """The case moved on while a crashed send waited for its retry: the worker's sweep finds
+    the message in Twilio's list and records its sid; an abandoned attempt Twilio never got is
+    marked unknown; the sweep itself sends nothing, and rows still in flight are left alone."""
+    acts.ledger = CrashAfterProviderCall(database)
+    delivered, missing = new_case_id(), new_case_id()
+    with pytest.raises(RuntimeError, match="worker killed"):
+        await run(acts.send_sms, sms(delivered))
+    acts.ledger = CrashAfterRecording(database)
+    with pytest.raises(RuntimeError, match="worker killed"):
+        await run(acts.send_sms, sms(missing, body="another text"))
+    await asyncio.sleep(0.3)
+    (message,) = (await outbox(control))["messages"]
+    in_flight = await sweep(acts.messenger, acts.ledger, utc_now(), 0.0, quiet_seconds=60)
+    assert not in_flight  # touched less than a minute ago: an attempt may still own them
+    later = utc_now() + timedelta(minutes=5)
+    tally = await sweep(acts.messenger, acts.ledger, later, 0.0, quiet_seconds=60)
+    assert tally["sent"] >= 1 and tally["not_sent"] >= 1, tally
+    (found,) = await attempts(database, delivered)
+    assert (found.status, found.provider_sid) == (t.AttemptStatus.SENT, message["sid"])
+    (gone,) = await attempts(database, missing)
+    assert (gone.status, gone.provider_sid) == (t.AttemptStatus.UNKNOWN, None)
+    assert len((await outbox(control))["messages"]) == 1
