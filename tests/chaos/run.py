@@ -34,6 +34,8 @@ from tests.chaos.stack import Stack, exit_now
 OPEN_CONCURRENCY = 8
 LAST_STEP_DAY = 9
 CLIENT_TIMEOUT = 2.0  # the worker's Twilio timeout in the run
+# The worker sweeps every 30 s for rows untouched for ~30 s (workers.run.sweep_forever).
+SWEEP_WAIT = 120.0
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,7 @@ class ChaosConfig:
     data_dir: Path | None = None  # kept after the run when given; a temporary one otherwise
     # None: SQLite in the data directory; else this database, emptied before the run.
     database_url: str | None = None
+    kinds: frozenset[str] | None = None  # None: the whole mix (scenario.KINDS)
 
 
 def fault_plan(config: ChaosConfig, rng: random.Random) -> list[tuple[float, str]]:
@@ -109,9 +112,20 @@ async def _converged(stack: Stack, states: dict[str, dict[str, Any]], until: flo
         await asyncio.sleep(1.0)
 
 
+async def _swept(stack: Stack, until: float) -> int:
+    """Wait for the worker's reconciliation sweep to judge every attempt a kill left
+    ``recorded``; the number still left when the time is up."""
+    while True:
+        rows = (await asyncio.to_thread(read_db, stack.database_url, ("attempts",)))["attempts"]
+        left = sum(1 for r in rows if str(r["status"]) == "recorded")
+        if left == 0 or time.monotonic() > until:
+            return left
+        await asyncio.sleep(2.0)
+
+
 async def run_chaos(config: ChaosConfig, stack: Stack) -> dict[str, Any]:
     rng = random.Random(config.seed)
-    scripts = make_scripts(config.cases, config.seed, uuid.uuid4().hex[:6])
+    scripts = make_scripts(config.cases, config.seed, uuid.uuid4().hex[:6], only=config.kinds)
     plan = fault_plan(config, rng)
     driver = Driver(stack.api_url, stack.sandbox_url, config.day_seconds)
     done: Counter[str] = Counter()
@@ -131,6 +145,7 @@ async def run_chaos(config: ChaosConfig, stack: Stack) -> dict[str, Any]:
         until = time.monotonic() + config.settle_seconds
         states = {s.loan_id: await driver.wait_terminal(s.loan_id, until) for s in scripts}
         converged = await _converged(stack, states, time.monotonic() + 60)
+        still_recorded = await _swept(stack, time.monotonic() + SWEEP_WAIT)
         outbox = (await driver.sandbox.get("/sandbox/outbox")).json()
         histories = {
             loan_id: await driver.raw_history(loan_id)
@@ -182,7 +197,10 @@ async def run_chaos(config: ChaosConfig, stack: Stack) -> dict[str, Any]:
     )
     return {
         "ok": ok,
-        "config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()},
+        "config": {
+            k: str(v) if isinstance(v, Path) else sorted(v) if isinstance(v, frozenset) else v
+            for k, v in asdict(config).items()
+        },
         "cases": len(scripts),
         "kinds": dict(Counter(s.kind for s in scripts)),
         "faults_done": dict(done),
@@ -192,6 +210,7 @@ async def run_chaos(config: ChaosConfig, stack: Stack) -> dict[str, Any]:
         "not_terminal": not_terminal[:10],
         "outbox": {"messages": len(outbox["messages"]), "calls": len(outbox["calls"])},
         "ledger": dict(Counter(str(r["status"]) for r in db["attempts"])),
+        "ledger_recorded_after_sweep_wait": still_recorded,
         "api_answers": dict(driver.statuses),
         "api_500s": driver.statuses["500"],
         "api_other_5xx": dict(driver.server_errors.most_common(5)),
@@ -254,6 +273,9 @@ def main() -> None:
     parser.add_argument("--day-seconds", type=int, default=defaults.day_seconds)
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--data-dir", type=Path, default=None, help="keep the run's files here")
+    parser.add_argument(
+        "--kinds", default=None, help="comma-separated borrower kinds (default: all of them)"
+    )
     args = parser.parse_args()
     database_url = None
     if args.db == "postgres":
@@ -275,6 +297,7 @@ def main() -> None:
                 day_seconds=args.day_seconds,
                 data_dir=args.data_dir / f"seed-{seed}" if args.data_dir else None,
                 database_url=database_url,
+                kinds=frozenset(args.kinds.split(",")) if args.kinds else None,
             )
             report = chaos(config)
             reports.append(report)

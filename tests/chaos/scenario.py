@@ -138,12 +138,20 @@ def closed_zone(now: datetime) -> str:
     return "UTC" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
 
 
-def make_scripts(count: int, seed: int, run_tag: str, now: datetime | None = None) -> list[Script]:
+def make_scripts(
+    count: int,
+    seed: int,
+    run_tag: str,
+    now: datetime | None = None,
+    only: frozenset[str] | None = None,
+) -> list[Script]:
+    """``only``: the kinds to draw from (their weights kept); None: every kind."""
     now = now or datetime.now(UTC)
     rng = random.Random(seed)
     open_zone, shut_zone = open_window_zone(now), closed_zone(now)
-    kinds = [k for k, _ in KINDS]
-    weights = [w for _, w in KINDS]
+    mix = [(k, w) for k, w in KINDS if only is None or k in only]
+    kinds = [k for k, _ in mix]
+    weights = [w for _, w in mix]
     scripts = []
     for i in range(count):
         kind: Kind = rng.choices(kinds, weights)[0]
