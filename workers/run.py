@@ -23,8 +23,6 @@ from workers.telemetry import prometheus_runtime
 from workers.temporal import build_workers, connect
 
 log = structlog.get_logger(__name__)
-# How often the worker reconciles contact attempts no send activity will come back for.
-SWEEP_EVERY_SECONDS = 30.0
 
 
 def _runtime(settings: Settings) -> Runtime | None:
@@ -84,7 +82,8 @@ async def run_worker(
 
 
 async def sweep_forever(activities: CaseActivities, settings: Settings) -> None:
-    """Reconcile abandoned contact attempts against Twilio every ``SWEEP_EVERY_SECONDS``."""
+    """Reconcile abandoned contact attempts against Twilio every
+    ``contact_sweep_every_seconds``."""
     quiet = (
         settings.twilio_reconcile_settle_seconds
         + settings.twilio_timeout_seconds
@@ -92,7 +91,7 @@ async def sweep_forever(activities: CaseActivities, settings: Settings) -> None:
         + 5.0
     )
     while True:
-        await asyncio.sleep(SWEEP_EVERY_SECONDS)
+        await asyncio.sleep(settings.contact_sweep_every_seconds)
         try:
             tally = await sweep(
                 activities.messenger,

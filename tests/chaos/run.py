@@ -14,6 +14,7 @@ import asyncio
 import json
 import os
 import random
+import re
 import shutil
 import tempfile
 import time
@@ -34,7 +35,9 @@ from tests.chaos.stack import Stack, exit_now
 OPEN_CONCURRENCY = 8
 LAST_STEP_DAY = 9
 CLIENT_TIMEOUT = 2.0  # the worker's Twilio timeout in the run
-# The worker sweeps every 30 s for rows untouched for ~30 s (workers.run.sweep_forever).
+# The worker sweeps every SWEEP_EVERY s for rows untouched for settle + timeout + ~13 s
+# (workers.run.sweep_forever): 30 s with the default settle of 15 s.
+SWEEP_EVERY = 10.0
 SWEEP_WAIT = 120.0
 
 
@@ -110,6 +113,20 @@ async def _converged(stack: Stack, states: dict[str, dict[str, Any]], until: flo
         if all(have.get(k) == v for k, v in want.items()) or time.monotonic() > until:
             return all(have.get(k) == v for k, v in want.items())
         await asyncio.sleep(1.0)
+
+
+def _printable(config: ChaosConfig) -> dict[str, Any]:
+    """The config as JSON, with a database password masked."""
+    shown: dict[str, Any] = {}
+    for name, value in asdict(config).items():
+        if isinstance(value, Path):
+            value = str(value)
+        elif isinstance(value, frozenset):
+            value = sorted(value)
+        elif name == "database_url" and value:
+            value = re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", value)
+        shown[name] = value
+    return shown
 
 
 async def _swept(stack: Stack, until: float) -> int:
@@ -197,10 +214,7 @@ async def run_chaos(config: ChaosConfig, stack: Stack) -> dict[str, Any]:
     )
     return {
         "ok": ok,
-        "config": {
-            k: str(v) if isinstance(v, Path) else sorted(v) if isinstance(v, frozenset) else v
-            for k, v in asdict(config).items()
-        },
+        "config": _printable(config),
         "cases": len(scripts),
         "kinds": dict(Counter(s.kind for s in scripts)),
         "faults_done": dict(done),
@@ -228,7 +242,10 @@ def chaos(config: ChaosConfig) -> dict[str, Any]:
     stack = Stack(
         data_dir / "stack",
         day_seconds=config.day_seconds,
-        env={"COLLECTFLOW_TWILIO_TIMEOUT_SECONDS": str(CLIENT_TIMEOUT)},
+        env={
+            "COLLECTFLOW_TWILIO_TIMEOUT_SECONDS": str(CLIENT_TIMEOUT),
+            "COLLECTFLOW_CONTACT_SWEEP_EVERY_SECONDS": str(SWEEP_EVERY),
+        },
         database_url=config.database_url,
     )
     try:
