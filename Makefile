@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint fmt bench chaos clean
+.PHONY: install run test fuzz lint fmt bench chaos clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -22,6 +22,10 @@ run: install
 
 test: install
 	$(BIN)/python -m tests.run_pytest
+
+# The core's stateful property test with 5,000 sequences (make test runs 300).
+fuzz: install
+	COLLECTFLOW_CORE_PROFILE=core-fuzz $(BIN)/python -m tests.run_pytest tests/unit/core/test_properties.py -q
 
 lint: install
 	$(BIN)/ruff check .

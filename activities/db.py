@@ -19,7 +19,8 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-import models.tables  # noqa: F401  # registers every table on SQLModel.metadata
+import models.tables  # registers every table on SQLModel.metadata
+import models.users  # noqa: F401  # the screens' people and sessions
 from models.settings import PROJECT_ROOT
 
 MIGRATIONS_DIR = PROJECT_ROOT / "migrations"

@@ -14,6 +14,7 @@ import structlog
 from fastapi import FastAPI
 from temporalio.client import Client
 
+import web.mount
 from activities.db import Database
 from api import errors
 from api.deps import AppState, TemporalClientFactory
@@ -87,6 +88,8 @@ def create_app(
         version="1",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # web.mount serves /docs and /redoc from vendored assets (offline)
+        redoc_url=None,
     )
     app.state.collectflow = state
     errors.install(app)
@@ -94,4 +97,5 @@ def create_app(
     app.add_middleware(RequestCountMiddleware)  # added last: outermost, sees every answer
     for module in (events, cases, webhooks, health):
         app.include_router(module.router)
+    web.mount.install(app, settings, state.database)  # screens for people, /docs, /static
     return app

@@ -9,82 +9,26 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping
-from enum import StrEnum
 
-from models.common import Actor, Role
+from models.actions import ACTIONS, ActionName
+from models.actions import allowed as table_allowed
+from models.actions import roles_for as table_roles_for
+from models.common import API_KEY_ROLES, Actor, Role
 
-
-class Action(StrEnum):
-    """Every protected route, by what it does."""
-
-    OVERDUE_EVENT = "overdue_event"
-    LIST_CASES = "list_cases"
-    READ_CASE = "read_case"
-    READ_HISTORY = "read_history"
-    EXPORT_CASE = "export_case"
-    PAYMENT = "payment"
-    SCHEDULE_VISIT = "schedule_visit"
-    VISIT_OUTCOME = "visit_outcome"
-    NEGOTIATION = "negotiation"
-    HARDSHIP = "hardship"
-    DISPUTE = "dispute"
-    NOTE = "note"
-    CEASE_CONTACT = "cease_contact"
-    ESCALATION = "escalation"
-    CLOSE = "close"
-
+# Every protected route, by what it does: the action table's names (models/actions.py).
+Action = ActionName
 
 # For messages: "role 'auditor' may not record payments".
-PHRASES: Mapping[Action, str] = {
-    Action.OVERDUE_EVENT: "report overdue loans",
-    Action.LIST_CASES: "list cases",
-    Action.READ_CASE: "read cases",
-    Action.READ_HISTORY: "read case histories",
-    Action.EXPORT_CASE: "export cases for audit",
-    Action.PAYMENT: "record payments",
-    Action.SCHEDULE_VISIT: "schedule visits",
-    Action.VISIT_OUTCOME: "record visit outcomes",
-    Action.NEGOTIATION: "record negotiations",
-    Action.HARDSHIP: "grant hardship pauses",
-    Action.DISPUTE: "handle disputes",
-    Action.NOTE: "add notes",
-    Action.CEASE_CONTACT: "record cease-contact requests",
-    Action.ESCALATION: "decide escalations",
-    Action.CLOSE: "close cases",
-}
-
-_OPERATOR_ACTIONS = frozenset(
-    {
-        Action.SCHEDULE_VISIT,
-        Action.VISIT_OUTCOME,
-        Action.NEGOTIATION,
-        Action.HARDSHIP,
-        Action.DISPUTE,
-        Action.NOTE,
-        Action.CEASE_CONTACT,
-        Action.CLOSE,
-    }
-)
-_READS = frozenset({Action.LIST_CASES, Action.READ_CASE, Action.READ_HISTORY})
-
-# The role table. Operators and supervisors read the cases they work on; auditors only read
-# (and export, as do supervisors); the loan system (system) only reports overdue loans and
-# payments.
-ROLE_ACTIONS: Mapping[Role, frozenset[Action]] = {
-    Role.SYSTEM: frozenset({Action.OVERDUE_EVENT, Action.PAYMENT}),
-    Role.OPERATOR: _OPERATOR_ACTIONS | _READS,
-    Role.SUPERVISOR: _OPERATOR_ACTIONS | _READS | {Action.ESCALATION, Action.EXPORT_CASE},
-    Role.AUDITOR: _READS | {Action.EXPORT_CASE},
-    Role.ADMIN: frozenset(Action),
-}
+PHRASES: Mapping[Action, str] = {name: spec.phrase_en for name, spec in ACTIONS.items()}
 
 
 def allowed(role: Role, action: Action) -> bool:
-    return action in ROLE_ACTIONS.get(role, frozenset())
+    """Whether an API key of ``role`` may call the route for ``action``; never a borrower."""
+    return role in API_KEY_ROLES and table_allowed(role, action)
 
 
 def roles_for(action: Action) -> list[Role]:
-    return [role for role in Role if allowed(role, action)]
+    return [role for role in table_roles_for(action) if role in API_KEY_ROLES]
 
 
 def resolve_key(key: str, keys: Mapping[str, tuple[str, str]]) -> Actor | None:
@@ -98,6 +42,9 @@ def resolve_key(key: str, keys: Mapping[str, tuple[str, str]]) -> Actor | None:
         return None
     actor_id, role = found
     try:
-        return Actor(id=actor_id, role=Role(role))
+        parsed = Role(role)
     except ValueError:  # a misconfigured key (unknown role) authenticates nobody
         return None
+    if parsed not in API_KEY_ROLES:  # 'borrower' is an actor, never a key's role
+        return None
+    return Actor(id=actor_id, role=parsed)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ async def real_stack(client: Client, directory: Path, task_queue: str) -> AsyncI
             database_url=db_url,
             twilio_base_url=sandbox_url,
             twilio_auth_token=TWILIO_TOKEN,
+            session_secret=secrets.token_urlsafe(32),  # the API's screens refuse a placeholder
             messaging_rate_per_second=None,
             task_queue=task_queue,
             messaging_task_queue=f"{task_queue}-messaging",

@@ -639,9 +639,11 @@ def _prepare(plan: DevPlan, *, demo: bool) -> None:
         raise DevError(f"could not migrate the database {plan.database_url}: {exc}") from exc
     if demo:
         from cli.demo import seed_agents
+        from cli.demo_users import seed_users
 
         added = asyncio.run(seed_agents(plan.database_url))
         log.info("demo field agents", added=added)
+        log.info("demo people", added=asyncio.run(seed_users(plan.database_url)))
 
 
 def _start_demo(plan: DevPlan, stop: threading.Event) -> tuple[threading.Thread, list[str]]:
@@ -689,7 +691,9 @@ def banner(plan: DevPlan, demo_lines: list[str]) -> str:
         f"    {try_it}",
     ]
     if demo_lines:
-        parts += ["", *demo_lines]
+        from cli.demo_users import banner_lines
+
+        parts += ["", *banner_lines(plan.api_url), "", *demo_lines]
     parts += ["", "CollectFlow is ready", "Press Ctrl-C to stop.", ""]
     return "\n".join(parts)
 

@@ -23,6 +23,8 @@ from models.common import (
     PositiveMoney,
     Stage,
     StrategyRef,
+    validate_e164,
+    validate_timezone,
 )
 from models.strategy import Strategy
 
@@ -122,6 +124,8 @@ class PaymentInput(ActorAction):
     payment_ref: str = Field(min_length=1, max_length=128)
     amount: PositiveMoney
     paid_at: AwareDatetime
+    # A supervisor's manual payment must name the receipt it was taken against (DESIGN §3).
+    receipt_ref: str | None = Field(default=None, min_length=1, max_length=128)
 
 
 class ScheduleVisitInput(ActorAction):
@@ -226,6 +230,87 @@ class CloseInput(ActorAction):
 
 class ReassignInput(ActorAction):
     agents: list[str] = Field(min_length=1, max_length=10)
+
+
+class ManualContactOutcome(StrEnum):
+    RIGHT_PARTY = "right_party_contact"
+    WRONG_PARTY = "wrong_party"
+    NO_ANSWER = "no_answer"
+    LEFT_MESSAGE = "left_message"
+    PROMISE = "promise"
+    REFUSED = "refused_to_pay"
+    CALLBACK = "callback_requested"
+
+
+class ManualContactInput(ActorAction):
+    """An operator's own call to the borrower, logged: it counts toward the frequency caps."""
+
+    channel: Channel = Channel.CALL
+    outcome: ManualContactOutcome
+    at: AwareDatetime | None = None
+    promise: PromiseTerms | None = None
+    notes: str = Field(default="", max_length=2000)
+
+    @model_validator(mode="after")
+    def _promise_with_promise(self) -> ManualContactInput:
+        if (self.outcome is ManualContactOutcome.PROMISE) != (self.promise is not None):
+            raise ValueError("'promise' is given exactly when the outcome is 'promise'")
+        return self
+
+
+class OfferSlotsInput(ActorAction):
+    slots: list[AwareDatetime] = Field(min_length=1, max_length=5)
+    collectors: list[str] = Field(default_factory=list, max_length=10)
+
+
+class VisitAnswerInput(ActorAction):
+    """The borrower's answer to a visit proposal (own page, SMS keyword or an operator's log)."""
+
+    answer: Literal["accept", "propose", "reschedule"]
+    slot: AwareDatetime | None = None
+
+    @model_validator(mode="after")
+    def _slot_when_needed(self) -> VisitAnswerInput:
+        if self.answer in ("accept", "propose") and self.slot is None:
+            raise ValueError(f"answer {self.answer!r} needs the field 'slot'")
+        return self
+
+
+class ChangeRequestInput(ActorAction):
+    """An operator asks for what only a supervisor may do: a close or an amount correction."""
+
+    kind: Literal["close", "amount_correction"]
+    close_reason: CloseReason | None = None
+    corrected_amount: PositiveMoney | None = None
+    reason: str = Field(default="", max_length=2000)
+
+    @model_validator(mode="after")
+    def _terms_match_kind(self) -> ChangeRequestInput:
+        if self.kind == "close" and self.close_reason is None:
+            raise ValueError("a close request needs 'close_reason'")
+        if self.kind == "amount_correction" and self.corrected_amount is None:
+            raise ValueError("an amount correction needs 'corrected_amount'")
+        return self
+
+
+class DecideRequestInput(ActorAction):
+    request_no: int = Field(ge=1)
+    approve: bool
+    notes: str = Field(default="", max_length=2000)
+
+
+class OverdueUpdateInput(ActorAction):
+    """A repeat overdue event for a running case: applied whole or refused whole."""
+
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    amount_overdue: PositiveMoney
+    outstanding_balance: NonNegativeMoney | None = None
+    as_of: AwareDatetime
+    phone: Annotated[str, AfterValidator(validate_e164)] | None = None
+    timezone: Annotated[str, AfterValidator(validate_timezone)] | None = None
+    region: str | None = None
+    consent_sms: bool | None = None
+    consent_call: bool | None = None
 
 
 # ---------------------------------------------------------------- machine events (signals)

@@ -47,6 +47,11 @@ class Role(StrEnum):
     SUPERVISOR = "supervisor"
     AUDITOR = "auditor"
     ADMIN = "admin"
+    # An actor, never an API-key role: what a borrower does on their own page (DESIGN §3).
+    BORROWER = "borrower"
+
+
+API_KEY_ROLES = frozenset({Role.SYSTEM, Role.OPERATOR, Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN})
 
 
 class Channel(StrEnum):

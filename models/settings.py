@@ -21,6 +21,7 @@ DEMO_API_KEYS: dict[str, tuple[str, str]] = {
     "dev-admin": ("demo-admin", "admin"),
 }
 PLACEHOLDER_SECRETS = {"", "changeme", "dev-twilio-token", "sandbox-token"}
+DEV_SESSION_SECRET = "dev-session-secret-not-for-production"  # screens' cookies, development only
 
 
 def hash_api_key(key: str) -> str:
@@ -77,6 +78,10 @@ class Settings(BaseSettings):
     data_dir: Path = PROJECT_ROOT / ".data"
     history_retention_days: int = Field(default=3650, ge=1)
 
+    # --- screens (web/): signs session and CSRF cookies; see web_session_secret().
+    session_secret: str = DEV_SESSION_SECRET
+    session_hours: int = Field(default=12, ge=1, le=24 * 30)
+
     @model_validator(mode="after")
     def _refuse_placeholders_outside_development(self) -> Settings:
         if self.env != "production":
@@ -89,6 +94,22 @@ class Settings(BaseSettings):
         if not self.api_keys:
             raise ValueError("COLLECTFLOW_API_KEYS is empty; configure at least one API key")
         return self
+
+    def web_session_secret(self) -> str:
+        """The secret signing the screens' cookies; a placeholder is refused outside development.
+
+        Checked when the screens are mounted (api.app), not when Settings is built, so a worker,
+        which serves no screen, does not need one.
+        """
+        if self.env != "development" and (
+            self.session_secret in PLACEHOLDER_SECRETS | {DEV_SESSION_SECRET}
+            or len(self.session_secret) < 32
+        ):
+            raise ValueError(
+                "COLLECTFLOW_SESSION_SECRET is a placeholder or shorter than 32 characters; "
+                "set a long random secret outside development"
+            )
+        return self.session_secret
 
     def resolved_api_keys(self) -> dict[str, tuple[str, str]]:
         """Hashed key -> (actor id, role), with the demo keys added in development only."""

@@ -26,6 +26,7 @@ SECRETS = {
     "COLLECTFLOW_TWILIO_ACCOUNT_SID": "AC0123456789abcdef0123456789abcdef",
     "COLLECTFLOW_TWILIO_AUTH_TOKEN": "a-real-token",
     "COLLECTFLOW_TWILIO_FROM_NUMBER": "+15005550006",
+    "COLLECTFLOW_SESSION_SECRET": "a-session-secret-of-thirty-two-characters",
 }
 
 pytestmark = pytest.mark.skipif(

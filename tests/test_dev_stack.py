@@ -183,8 +183,11 @@ def test_demo_resolves_a_case_stops_cleanly_and_resumes(stack_dir: Path) -> None
             "dev-system",
             "dev-auditor",
             "curl -s -H 'Authorization: Bearer dev-auditor'",
+            f"{first.api_url}/login",
+            "collector   demo-collector   operator, field agent A-HZ-1",
         ):
             assert expected in banner
+        _log_in_as_demo_collector(first.api_url)
 
         paid = first.wait_case(demo.PAYER, lambda s: s["stage"] == "resolved", within=60)
         assert paid["balance"] == "0.00"
@@ -221,6 +224,18 @@ def test_demo_resolves_a_case_stops_cleanly_and_resumes(stack_dir: Path) -> None
     assert status == 0, second.output[-3000:]
     assert processes_mentioning(str(stack_dir)) == []
     assert (stack_dir / "temporal.db").exists() and (stack_dir / "collectflow.db").exists()
+
+
+def _log_in_as_demo_collector(api_url: str) -> None:
+    """The banner's demo person can log in to the screens (development: plain-http cookies)."""
+    with httpx.Client(base_url=api_url) as http:
+        form = http.get("/login").text
+        token = form.split('name="csrf" value="')[1].split('"')[0]
+        answer = http.post(
+            "/login", data={"username": "collector", "password": "demo-collector", "csrf": token}
+        )
+        assert answer.status_code == 303, answer.text
+        assert "Demo Collector" in http.get("/").text
 
 
 def _assert_no_personal_data(output: str) -> None:

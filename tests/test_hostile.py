@@ -49,6 +49,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "COLLECTFLOW_ENV": "test",  # no demo keys
         "COLLECTFLOW_API_KEYS": json.dumps(keys),
         "COLLECTFLOW_TWILIO_AUTH_TOKEN": TOKEN,
+        "COLLECTFLOW_SESSION_SECRET": f"hostile-session-secret-{uuid.uuid4().hex}",
     }
     # A strategy day of an hour: nothing is sent while the tests poke the cases.
     running = Stack(tmp_path_factory.mktemp("hostile"), day_seconds=3600, env=env)

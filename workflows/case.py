@@ -24,6 +24,7 @@ from temporalio.workflow import ActivityCancellationType
 with workflow.unsafe.imports_passed_through():
     from models import activities as act
     from models import case as c
+    from models.actions import ACTIONS, ActionName, role_refusal
     from models.common import (
         SYSTEM_ACTOR,
         Actor,
@@ -55,10 +56,7 @@ RECORD_RETRY = RetryPolicy(
     backoff_coefficient=2.0,
     maximum_interval=timedelta(minutes=1),
 )
-OPERATOR_ROLES = frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN})
-SUPERVISOR_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
-SYSTEM_ROLES = frozenset({Role.SYSTEM, Role.SUPERVISOR, Role.ADMIN})
-CLOSE_ROLES = frozenset({Role.SYSTEM, Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN})
+# Who may do what is the action table's (models/actions.py): read, never written here.
 FALLBACK = {Channel.SMS: Channel.CALL, Channel.CALL: Channel.SMS}
 HANDLED_SIDS_KEPT = 200  # enough to catch redeliveries; bounded so the state stays small
 
@@ -1045,12 +1043,9 @@ class CollectionCase:
             )
 
     @staticmethod
-    def _require_role(actor: Actor, roles: frozenset[Role], action: str) -> None:
-        if actor.role not in roles:
-            names = ", ".join(sorted(r.value for r in roles))
-            raise ValueError(
-                f"Role '{actor.role.value}' may not {action}; it needs one of: {names}."
-            )
+    def _require_role(actor: Actor, action: ActionName) -> None:
+        if actor.role not in ACTIONS[action].roles:
+            raise ValueError(role_refusal(actor.role, action))
 
     # ------------------------------------------------------------------ updates
 
@@ -1061,7 +1056,11 @@ class CollectionCase:
 
     @record_payment.validator
     def _validate_payment(self, inp: c.PaymentInput) -> None:
-        self._require_role(inp.actor, SYSTEM_ROLES, "record payments")
+        self._require_role(inp.actor, ActionName.PAYMENT)
+        if inp.actor.role is Role.SUPERVISOR and not inp.receipt_ref:
+            raise ValueError(
+                "A supervisor's manual payment needs 'receipt_ref', the receipt it was taken on."
+            )
         if any(p.payment_ref == inp.payment_ref for p in self.s.payments):
             return  # idempotent replay of an accepted payment
         self._require_open()
@@ -1087,7 +1086,7 @@ class CollectionCase:
 
     @schedule_visit.validator
     def _validate_schedule_visit(self, inp: c.ScheduleVisitInput) -> None:
-        self._require_role(inp.actor, OPERATOR_ROLES, "schedule visits")
+        self._require_role(inp.actor, ActionName.SCHEDULE_VISIT)
         self._require_stage("schedule a visit", Stage.VISIT)
         visit = self._current_visit()
         if visit is None:
@@ -1131,7 +1130,7 @@ class CollectionCase:
 
     @record_visit.validator
     def _validate_record_visit(self, inp: c.RecordVisitInput) -> None:
-        self._require_role(inp.actor, OPERATOR_ROLES, "record visit outcomes")
+        self._require_role(inp.actor, ActionName.VISIT_OUTCOME)
         self._require_stage("record a visit outcome", Stage.VISIT)
         visit = self._current_visit()
         if visit is None or visit.scheduled_at is None:
@@ -1178,7 +1177,7 @@ class CollectionCase:
 
     @record_negotiation.validator
     def _validate_negotiation(self, inp: c.NegotiationInput) -> None:
-        self._require_role(inp.actor, OPERATOR_ROLES, "record negotiations")
+        self._require_role(inp.actor, ActionName.NEGOTIATION)
         self._require_stage("record a negotiation", Stage.NEGOTIATING)
         rules = self.strategy.negotiation
         if inp.result is c.NegotiationResult.PROMISE and inp.promise:
@@ -1273,7 +1272,7 @@ class CollectionCase:
 
     @request_hardship.validator
     def _validate_hardship(self, inp: c.HardshipInput) -> None:
-        self._require_role(inp.actor, OPERATOR_ROLES, "grant hardship pauses")
+        self._require_role(inp.actor, ActionName.HARDSHIP)
         self._require_open()
         self._check_grace(inp.days)
 
@@ -1309,7 +1308,15 @@ class CollectionCase:
 
     @dispute.validator
     def _validate_dispute(self, inp: c.DisputeInput) -> None:
-        self._require_role(inp.actor, OPERATOR_ROLES, "handle disputes")
+        self._require_role(inp.actor, ActionName.DISPUTE)
+        if (
+            inp.corrected_amount is not None
+            and inp.actor.role not in ACTIONS[ActionName.AMOUNT_UPDATE].roles
+        ):
+            raise ValueError(
+                "Only a supervisor may correct the amount owed; an operator requests a "
+                "correction for a supervisor to approve."
+            )
         self._require_open()
         if inp.action == "open" and self.s.dispute_open:
             raise ValueError("A dispute is already open on this case.")
@@ -1327,7 +1334,7 @@ class CollectionCase:
 
     @add_note.validator
     def _validate_note(self, inp: c.NoteInput) -> None:
-        self._require_role(inp.actor, CLOSE_ROLES, "add notes")
+        self._require_role(inp.actor, ActionName.NOTE)
         self._require_open()
 
     @workflow.update(name=c.UPDATE_CEASE_CONTACT)
@@ -1342,7 +1349,7 @@ class CollectionCase:
 
     @cease_contact.validator
     def _validate_cease(self, inp: c.CeaseContactInput) -> None:
-        self._require_role(inp.actor, CLOSE_ROLES, "record cease-contact requests")
+        self._require_role(inp.actor, ActionName.CEASE_CONTACT)
         self._require_open()
         if self.s.cease_contact:
             raise ValueError("Cease-contact is already in force on this case.")
@@ -1373,7 +1380,7 @@ class CollectionCase:
 
     @decide_escalation.validator
     def _validate_escalation(self, inp: c.EscalationInput) -> None:
-        self._require_role(inp.actor, SUPERVISOR_ROLES, "decide escalations")
+        self._require_role(inp.actor, ActionName.ESCALATION)
         self._require_stage("decide an escalation", Stage.ESCALATED)
         if inp.decision is c.EscalationDecision.LEGAL:
             dpd, needed = self._dpd(), self.strategy.escalation.legal_min_dpd
@@ -1403,7 +1410,7 @@ class CollectionCase:
 
     @close_case.validator
     def _validate_close(self, inp: c.CloseInput) -> None:
-        self._require_role(inp.actor, CLOSE_ROLES, "close cases")
+        self._require_role(inp.actor, ActionName.CLOSE)
         self._require_open()
 
     @workflow.update(name=c.UPDATE_REASSIGN)
@@ -1423,7 +1430,7 @@ class CollectionCase:
 
     @reassign_agents.validator
     def _validate_reassign(self, inp: c.ReassignInput) -> None:
-        self._require_role(inp.actor, SUPERVISOR_ROLES, "reassign agents")
+        self._require_role(inp.actor, ActionName.REASSIGN)
         self._require_open()
 
     # ------------------------------------------------------------------ signals

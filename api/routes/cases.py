@@ -227,7 +227,8 @@ async def record_payment(
     idempotency_key: IdempotencyKey = None,
 ) -> CaseOut:
     """A partial payment reduces the balance; full payment resolves the case. The same
-    ``payment_ref`` is counted once however often it is sent. Role: system."""
+    ``payment_ref`` is counted once however often it is sent. Roles: system, admin; a
+    supervisor with a ``receipt_ref``."""
     inp = to_input(body, c.PaymentInput, actor)
     key = idempotency_key or f"ref:{body.payment_ref}"
     return await _act(client, loan_id, Action.PAYMENT, c.UPDATE_PAYMENT, inp, key)
@@ -400,6 +401,7 @@ async def close_case(
     client: TemporalClientDep,
     idempotency_key: IdempotencyKey = None,
 ) -> CaseOut:
-    """Stops all contact at once. Roles: operator, supervisor."""
+    """Stops all contact at once. Roles: system (recall, deceased, bankruptcy), supervisor;
+    an operator requests a close for a supervisor to approve."""
     inp = to_input(body, c.CloseInput, actor)
     return await _act(client, loan_id, Action.CLOSE, c.UPDATE_CLOSE, inp, idempotency_key)

@@ -29,6 +29,7 @@ from tests.stand_ins import StandIns, running_workers
 
 PUBLIC_URL = "https://collectflow.example.com"
 TWILIO_TOKEN = "test-twilio-auth-token-0123456789"
+SESSION_SECRET = f"test-session-secret-{uuid.uuid4().hex}"
 ROLES = ("system", "operator", "supervisor", "auditor", "admin")
 KEYS = {role: f"test-{role}-key-{uuid.uuid4().hex}" for role in ROLES}
 
@@ -148,6 +149,7 @@ def settings(tmp_path: Path, task_queue: str, messaging_queue: str) -> Settings:
         env="test",
         api_keys={hash_api_key(k): {"id": f"{role}-1", "role": role} for role, k in KEYS.items()},
         twilio_auth_token=TWILIO_TOKEN,
+        session_secret=SESSION_SECRET,
         public_base_url=PUBLIC_URL,
         task_queue=task_queue,
         messaging_task_queue=messaging_queue,

@@ -52,7 +52,7 @@ async def test_event_for_closed_case_refused_unless_new_due_date(api: ApiHarness
     event = api.overdue_event(strategy="slow")
     loan_id = event["loan_id"]
     assert (await api.post("system", "/v1/overdue-events", event)).status_code == 202
-    closed = await api.post("operator", f"/v1/cases/{loan_id}/close", {"reason": "recalled"})
+    closed = await api.post("supervisor", f"/v1/cases/{loan_id}/close", {"reason": "recalled"})
     assert closed.status_code == 200 and closed.json()["stage"] == "closed"
     await api.client.get_workflow_handle(f"case-{loan_id}").result()
 

@@ -13,7 +13,7 @@ OPERATORS = {"operator", "supervisor", "admin"}
 READERS = {"operator", "supervisor", "auditor", "admin"}
 CASE = "/v1/cases/L-no-such-case"
 
-# (method, path, body, roles allowed) — the role table of DESIGN §6, written out independently
+# (method, path, body, roles allowed) — the role table of DESIGN §3, written out independently
 # of api/auth.py so that a change there has to change this too.
 ROUTES: list[tuple[str, str, str | None, set[str]]] = [
     ("POST", "/v1/overdue-events", "overdue_event", {"system", "admin"}),
@@ -21,7 +21,8 @@ ROUTES: list[tuple[str, str, str | None, set[str]]] = [
     ("GET", CASE, None, READERS),
     ("GET", f"{CASE}/history", None, READERS),
     ("GET", f"{CASE}/export", None, {"supervisor", "auditor", "admin"}),
-    ("POST", f"{CASE}/payments", "payment", {"system", "admin"}),
+    # A supervisor passes the role check; the case asks for a receipt reference (DESIGN §3).
+    ("POST", f"{CASE}/payments", "payment", {"system", "supervisor", "admin"}),
     ("POST", f"{CASE}/visits", "schedule_visit", OPERATORS),
     ("POST", f"{CASE}/visits/outcome", "visit_outcome", OPERATORS),
     ("POST", f"{CASE}/negotiation", "negotiation", OPERATORS),
@@ -30,7 +31,8 @@ ROUTES: list[tuple[str, str, str | None, set[str]]] = [
     ("POST", f"{CASE}/notes", "note", OPERATORS),
     ("POST", f"{CASE}/cease-contact", "cease_contact", OPERATORS),
     ("POST", f"{CASE}/escalation", "escalation", {"supervisor", "admin"}),
-    ("POST", f"{CASE}/close", "close", OPERATORS),
+    # The loan system (recall, deceased, bankruptcy) or a supervisor; an operator requests.
+    ("POST", f"{CASE}/close", "close", {"system", "supervisor", "admin"}),
 ]
 
 

@@ -20,6 +20,7 @@ from tests.chaos.scenario import HARDSHIP_DAYS, Script, Step
 
 SYSTEM = {"Authorization": "Bearer dev-system"}
 OPERATOR = {"Authorization": "Bearer dev-operator"}
+SUPERVISOR = {"Authorization": "Bearer dev-supervisor"}  # closes a case (the action table)
 AUDITOR = {"Authorization": "Bearer dev-auditor"}
 TERMINAL = frozenset({"resolved", "settled", "legal", "written_off", "closed"})
 RETRYABLE = frozenset({429, 500, 502, 503, 504})
@@ -104,7 +105,10 @@ class Driver:
             path, body = _action(step)
             started = time.time()
             response = await self.request(
-                "POST", f"{base}/{path}", json=body, headers={**OPERATOR, **key}
+                "POST",
+                f"{base}/{path}",
+                json=body,
+                headers={**(SUPERVISOR if step.kind == "close" else OPERATOR), **key},
             )
             if response.status_code == 200:
                 state = response.json()

@@ -1,0 +1,144 @@
+"""The operator worklist, read from the SQL read model (the projection the workflows keep).
+
+Three sections, each paged: cases whose next contact falls within the borrower's local today,
+with whether their contact window (08:00-21:00 local, the compliance gate's) is open now;
+borrower replies and call-back requests of the last week (SMS text that was not a keyword,
+IVR key 2); visit proposals with no confirmed slot yet. Reads only: an action is taken on the
+case page, through the case's own service.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlmodel import col, select
+
+from activities.db import Database
+from models.common import TERMINAL_STAGES
+from models.tables import Borrower, Case, CaseEvent, Loan, Visit
+
+PAGE_SIZE = 25
+WINDOW = (time(8, 0), time(21, 0))
+REPLY_DAYS = 7
+
+
+@dataclass(frozen=True)
+class DueRow:
+    loan_id: str
+    stage: str
+    next_kind: str
+    next_at: datetime
+    next_local: str  # the next action in the borrower's zone: "12-01 15:15"
+    local_time: str
+    window_open: bool
+    balance: str
+    currency: str
+
+
+@dataclass(frozen=True)
+class ReplyRow:
+    loan_id: str
+    at: datetime
+    kind: str  # "callback" or "reply"
+    summary: str
+
+
+@dataclass(frozen=True)
+class ProposalRow:
+    loan_id: str
+    visit_no: int
+    proposed_at: datetime
+    collectors: list[str]
+
+
+@dataclass(frozen=True)
+class Worklist:
+    due: list[DueRow]
+    replies: list[ReplyRow]
+    proposals: list[ProposalRow]
+    page: int
+    more: bool
+
+
+def _open() -> sa.ColumnElement[bool]:
+    return col(Case.stage).not_in([s.value for s in TERMINAL_STAGES])
+
+
+def _due_row(case: Case, zone: str, now: datetime) -> DueRow | None:
+    local = now.astimezone(ZoneInfo(zone))
+    end_of_day = datetime.combine(local.date() + timedelta(days=1), time(0), local.tzinfo)
+    if case.next_action_at is None or case.next_action_at >= end_of_day:
+        return None
+    return DueRow(
+        loan_id=case.loan_id,
+        stage=case.stage.value,
+        next_kind=case.next_action_kind or "",
+        next_at=case.next_action_at,
+        next_local=case.next_action_at.astimezone(local.tzinfo).strftime("%m-%d %H:%M"),
+        local_time=local.strftime("%H:%M"),
+        window_open=WINDOW[0] <= local.time() < WINDOW[1],
+        balance=f"{case.balance:.2f}",
+        currency=case.currency,
+    )
+
+
+async def worklist(
+    db: Database, now: datetime, page: int = 1, region: str | None = None
+) -> Worklist:
+    offset = (page - 1) * PAGE_SIZE
+    async with db.session() as session:
+        query = (
+            select(Case, Borrower.timezone)
+            .join(Loan, col(Loan.loan_id) == col(Case.loan_id))
+            .join(Borrower, col(Borrower.id) == col(Loan.borrower_id))
+            .where(_open(), col(Case.next_action_at) < now + timedelta(days=1))
+            .order_by(col(Case.next_action_at))
+        )
+        if region is not None:
+            query = query.where(Borrower.region == region)
+        due = [
+            row
+            for case, zone in await session.exec(query.offset(offset).limit(PAGE_SIZE + 1))
+            if (row := _due_row(case, zone, now)) is not None
+        ]
+        events = await session.exec(
+            select(CaseEvent, Case.loan_id)
+            .join(Case, col(Case.case_id) == col(CaseEvent.case_id))
+            .where(
+                _open(),
+                CaseEvent.kind == "note",
+                CaseEvent.actor_role == "system",
+                CaseEvent.at >= now - timedelta(days=REPLY_DAYS),
+            )
+            .order_by(col(CaseEvent.at).desc())
+            .offset(offset)
+            .limit(PAGE_SIZE + 1)
+        )
+        replies = [reply for event, loan_id in events if (reply := _reply(event, loan_id))]
+        visits = await session.exec(
+            select(Visit, Case.loan_id)
+            .join(Case, col(Case.case_id) == col(Visit.case_id))
+            .where(_open(), col(Visit.scheduled_at).is_(None), col(Visit.outcome).is_(None))
+            .order_by(col(Visit.proposed_at))
+            .offset(offset)
+            .limit(PAGE_SIZE + 1)
+        )
+        proposals = [
+            ProposalRow(loan_id, visit.visit_no, visit.proposed_at, list(visit.collectors))
+            for visit, loan_id in visits
+        ]
+    more = any(len(rows) > PAGE_SIZE for rows in (due, replies, proposals))
+    return Worklist(due[:PAGE_SIZE], replies[:PAGE_SIZE], proposals[:PAGE_SIZE], page, more)
+
+
+def _reply(event: CaseEvent, loan_id: str) -> ReplyRow | None:
+    """A borrower's call-back request (IVR key 2) or free-text SMS reply; other system notes
+    (a key 1 on a case that already has a promise) are not for the worklist."""
+    if event.details.get("kind") == "callback_requested":
+        return ReplyRow(loan_id, event.at, "callback", event.summary)
+    if "sid" in event.details:
+        return ReplyRow(loan_id, event.at, "reply", event.summary.removeprefix("borrower wrote: "))
+    return None

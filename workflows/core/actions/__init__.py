@@ -1,0 +1,1 @@
+"""Every action of a case as ``available`` / ``check`` / ``apply`` (DESIGN §3)."""

@@ -1,0 +1,119 @@
+"""The core's face to the Temporal shell: everything a thin shell calls, in one place.
+
+The shell's loop (DESIGN §3)::
+
+    case = entry.start(inp, now)            # or entry.resume(carried_state, strategy)
+    run(entry.on_timer(case, now))          # effects: contacts, alerts, events, timers ...
+    while not entry.finished(case):
+        wait = entry.next_wait(case, now)   # one timer, aimed where the gate allows
+        await wait_condition(poked, timeout=wait.until - now)
+        run(entry.on_timer(case, now))
+
+Update validators call ``entry.validate`` (a ``Refusal`` becomes the ValueError sentence);
+update handlers call ``entry.handle`` and answer ``entry.receipt``; signal handlers call
+``entry.signal``. Activity results come back through ``contact_reported`` and
+``collectors_assigned``; the borrower's contacts on other loans through ``borrower_contacts``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from models.actions import ActionName
+from models.case import ContactOutcome
+from models.common import Actor, Borrower, Channel, Loan, Stage
+from models.strategy import Strategy
+from workflows.core import effects as fx
+from workflows.core.actions.registry import CASE_ACTIONS, Allowed, allowed_actions
+from workflows.core.actions.visit import collectors_assigned
+from workflows.core.case import Case
+from workflows.core.state import CaseState, Contact, open_state
+from workflows.core.timers import Wait, next_wait, on_timer
+
+__all__ = [
+    "Allowed",
+    "Wait",
+    "allowed_actions",
+    "collectors_assigned",
+    "next_wait",
+    "on_timer",
+]
+
+
+def start(
+    case_id: str,
+    loan: Loan,
+    borrower: Borrower,
+    strategy: Strategy,
+    now: datetime,
+    *,
+    generation: int = 1,
+    previous_case: str | None = None,
+    do_not_contact: frozenset[Channel] = frozenset(),
+) -> Case:
+    state = open_state(
+        case_id,
+        loan,
+        borrower,
+        now,
+        generation=generation,
+        previous_case=previous_case,
+        do_not_contact=do_not_contact,
+    )
+    return Case(state, strategy)
+
+
+def resume(state: CaseState, strategy: Strategy) -> Case:
+    """The next run after continue-as-new: the carried state, whole."""
+    state.run_number += 1
+    return Case(state, strategy)
+
+
+def finished(case: Case) -> bool:
+    return case.s.stage.terminal
+
+
+def validate(case: Case, name: ActionName, inp: Any, actor: Actor, now: datetime) -> None:
+    CASE_ACTIONS[name].check(case, inp, actor, now)
+
+
+def handle(case: Case, name: ActionName, inp: Any, actor: Actor, now: datetime) -> list[fx.Effect]:
+    return CASE_ACTIONS[name].apply(case, inp, actor, now)
+
+
+def signal(case: Case, name: ActionName, inp: Any, actor: Actor, now: datetime) -> list[fx.Effect]:
+    return CASE_ACTIONS[name].receive(case, inp, actor, now)
+
+
+def contact_reported(
+    case: Case, key: str, outcome: ContactOutcome, sid: str | None, connected: bool = False
+) -> None:
+    case.report_contact(key, outcome, sid, connected)
+
+
+def borrower_contacts(case: Case, records: Sequence[Contact], now: datetime) -> None:
+    """The borrower's contacts on their other loans, for the per-borrower caps. Only those the
+    longest cap window can still see are kept, so the state stays small."""
+    horizon = now - timedelta(seconds=case.strategy.day_seconds * 8)
+    case.s.borrower_contacts = [r for r in records if r.at > horizon][-50:]
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What an update answers: compact, not the whole state (DESIGN §3, lean history)."""
+
+    stage: Stage
+    balance: Decimal
+    refund_due: Decimal
+    next_wait: str
+    next_at: datetime | None
+
+
+def receipt(case: Case, now: datetime) -> Receipt:
+    wait = next_wait(case, now)
+    s = case.s
+    return Receipt(s.stage, s.balance, s.refund_due, wait.reason, wait.until)
