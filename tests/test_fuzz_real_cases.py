@@ -44,6 +44,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "COLLECTFLOW_ENV": "test",
         "COLLECTFLOW_API_KEYS": json.dumps({hash_api_key(KEY): {"id": "admin-1", "role": "admin"}}),
         "COLLECTFLOW_TWILIO_AUTH_TOKEN": TOKEN,
+        "COLLECTFLOW_SESSION_SECRET": f"fuzz-session-secret-{uuid.uuid4().hex}",
     }
     # A strategy day of an hour: the fuzzing, not the cadence, moves the cases.
     running = Stack(tmp_path_factory.mktemp("fuzz"), day_seconds=3600, env=env)
