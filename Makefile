@@ -40,7 +40,7 @@ bench: install
 	$(BIN)/python -m bench.all
 
 chaos: install
-	$(BIN)/python -m tests.chaos.run
+	$(BIN)/python -m tests.chaos.run $(ARGS)
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache

@@ -11,14 +11,18 @@ How provider errors reach the workflow (DESIGN §5):
   ``ContactRejected`` carrying Twilio's code; the workflow records it and falls back;
 - 429 / 5xx / no connection, nothing sent -> the attempt is released and a retryable error
   raised: Temporal retries with backoff;
-- a timeout after the request may have reached Twilio -> the attempt is ``unknown`` and the
-  activity answers UNKNOWN: never resent;
+- a timeout after the request may have reached Twilio -> the attempt is ``unknown`` and looked
+  up in Twilio's own list (``activities/reconcile.py``): found, it is SENT with Twilio's sid;
+  not yet listed, a retryable error, and the retry reconciles before anything is resent;
+- an attempt a crash left ``recorded`` or ``unknown`` -> reconciled the same way first: sent
+  once only when Twilio's settled record holds nothing; ambiguous records answer UNKNOWN;
 - Twilio refuses our own request (credentials, sender, malformed) -> retryable: see
   ``_misconfigured``.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode
@@ -30,8 +34,9 @@ from temporalio.exceptions import ApplicationError
 from twilio.twiml.voice_response import VoiceResponse
 
 from activities import agents, legal, projection, scan
-from activities.contacts import Attempt, ContactLedger, mask_phone, mask_phones_in
+from activities.contacts import Attempt, ContactLedger, Pending, mask_phone, mask_phones_in
 from activities.db import Database
+from activities.reconcile import Reconciliation, Verdict, reconcile
 from activities.twilio_client import (
     VOICE_LOCALES,
     PermanentContactError,
@@ -45,12 +50,16 @@ from models import activities as act
 from models.case import ContactOutcome
 from models.common import Channel
 from models.settings import Settings
-from models.tables import AttemptStatus
+from models.tables import AttemptStatus, utc_now
 
 log = structlog.get_logger(__name__)
 
 ERROR_PROVIDER_UNAVAILABLE = "ProviderUnavailable"
 ERROR_PROVIDER_MISCONFIGURED = "ProviderMisconfigured"
+ERROR_PROVIDER_UNSETTLED = "ProviderRecordUnsettled"
+# After a timeout, how long the activity itself keeps looking before leaving it to a retry
+# (well inside the send's 30 s start-to-close timeout).
+TIMEOUT_LOOK_UP_SECONDS = 8.0
 # Said after the call's message while the call listens for one key (as the API's voice script).
 GATHER_PROMPTS = {
     "zh-CN": "按1承诺还款，按2请求回电。",
@@ -111,7 +120,7 @@ class CaseActivities:
 
     @activity.defn(name=act.SEND_SMS)
     async def send_sms(self, inp: act.SendSmsInput) -> act.ContactResult:
-        callback = self._webhook("status", case_id=inp.case_id)
+        callback = self._status_callback(inp.case_id, inp.key)
 
         def send() -> Awaitable[ProviderResult]:
             return self.messenger.send_sms(inp.to, inp.body, status_callback=callback)
@@ -124,7 +133,7 @@ class CaseActivities:
             twiml = self._twiml(inp)
         except ValueError as exc:  # a locale without a voice: no retry can fix the input
             raise ApplicationError(str(exc), type="BadContactRequest", non_retryable=True) from exc
-        callback = self._webhook("status", case_id=inp.case_id)
+        callback = self._status_callback(inp.case_id, inp.key)
 
         def send() -> Awaitable[ProviderResult]:
             return self.messenger.place_call(inp.to, twiml, status_callback=callback)
@@ -143,6 +152,12 @@ class CaseActivities:
         response.say(inp.message, language=language)
         return str(response.to_xml(xml_declaration=False))
 
+    def _status_callback(self, case_id: str, key: str) -> str:
+        """The ledger key rides on the StatusCallback URL: Twilio keeps that URL with the
+        message or call and calls it back as given, so every callback (and the sandbox's
+        outbox) names the attempt it belongs to. Twilio's REST lists do not return it."""
+        return self._webhook("status", case_id=case_id, key=key)
+
     def _webhook(self, kind: str, **query: str) -> str:
         return f"{self._base}/webhooks/twilio/{kind}?{urlencode(query)}"
 
@@ -157,11 +172,17 @@ class CaseActivities:
     ) -> act.ContactResult:
         """Exactly once per key: claim, send, record. See the module docstring for errors."""
         logger = log.bind(key=key, case_id=case_id, channel=channel.value, to=mask_phone(to))
+        claimed_at = utc_now()
         claim = await self.ledger.claim(key=key, case_id=case_id, channel=channel, to=to, body=text)
         if claim.previous is not None:
             return _replay(claim.previous, logger)
-        attempt_id = claim.attempt_id
-        if attempt_id is None:  # a Claim holds one or the other
+        if claim.pending is not None:
+            attempt_id = await self._reconcile_pending(claim.pending, logger)
+            if isinstance(attempt_id, act.ContactResult):
+                return attempt_id
+        elif claim.attempt_id is not None:
+            attempt_id = claim.attempt_id
+        else:  # a Claim holds one of the three
             raise RuntimeError(f"the ledger neither claimed nor found {key!r}")
         try:
             result = await send()
@@ -172,10 +193,19 @@ class CaseActivities:
             raise _rejected(exc.reason, code) from exc
         except TransientProviderError as exc:
             if exc.outcome_unknown:
-                reason = f"outcome unknown, not resent: {exc.reason}"
-                await self.ledger.mark_unknown(attempt_id, reason)
+                await self.ledger.mark_unknown(attempt_id, f"outcome unknown: {exc.reason}")
                 logger.warning("contact outcome unknown", reason=mask_phones_in(exc.reason))
-                return act.ContactResult(outcome=ContactOutcome.UNKNOWN, reason=reason)
+                pending = Pending(
+                    attempt_id,
+                    AttemptStatus.UNKNOWN,
+                    channel,
+                    to,
+                    text,
+                    claimed_at,
+                    claimed_at,
+                    claimed_at,
+                )
+                return await self._look_up_after_timeout(pending, exc.reason, logger)
             await self.ledger.release(attempt_id)
             logger.info(
                 "provider unavailable; will retry", code=exc.code, reason=mask_phones_in(exc.reason)
@@ -190,6 +220,67 @@ class CaseActivities:
         await self.ledger.record_sent(attempt_id, result.sid)
         logger.info("contact sent", sid=result.sid, status=result.status)
         return act.ContactResult(outcome=ContactOutcome.SENT, provider_sid=result.sid)
+
+    async def _reconcile_pending(self, pending: Pending, logger: Any) -> int | act.ContactResult:
+        """An earlier attempt left no answer: Twilio's record decides. The attempt id to send
+        on when Twilio holds nothing, else the answer. Never resends while Twilio cannot say."""
+        verdict = await self._ask_provider(pending)
+        logger.info("contact reconciled", verdict=verdict.verdict.value, sid=verdict.sid)
+        if verdict.verdict is Verdict.SENT:
+            return act.ContactResult(outcome=ContactOutcome.SENT, provider_sid=verdict.sid)
+        if verdict.verdict is Verdict.AMBIGUOUS:
+            return act.ContactResult(outcome=ContactOutcome.UNKNOWN, reason=verdict.reason)
+        if verdict.verdict is Verdict.UNSETTLED:
+            raise ApplicationError(
+                "an earlier attempt's outcome is not yet in Twilio's record; looking again later",
+                type=ERROR_PROVIDER_UNSETTLED,
+            )
+        if not await self.ledger.take_over(pending):
+            raise ApplicationError(
+                "another attempt took this contact over; asking again",
+                type=ERROR_PROVIDER_UNSETTLED,
+            )
+        return pending.attempt_id
+
+    async def _look_up_after_timeout(
+        self, pending: Pending, why: str, logger: Any
+    ) -> act.ContactResult:
+        """A timed-out request may have reached Twilio: look for it while it settles. Found:
+        sent. Still nothing: a retryable error, and the retry reconciles (never a blind resend)."""
+        deadline = min(self.settings.twilio_reconcile_settle_seconds, TIMEOUT_LOOK_UP_SECONDS)
+        waited = 0.0
+        while True:
+            try:
+                verdict = await self._ask_provider(pending)
+            except ApplicationError:
+                verdict = Reconciliation(Verdict.UNSETTLED)
+            if verdict.verdict is Verdict.SENT:
+                logger.info("timed-out contact found at Twilio", sid=verdict.sid)
+                return act.ContactResult(outcome=ContactOutcome.SENT, provider_sid=verdict.sid)
+            if verdict.verdict is Verdict.AMBIGUOUS:
+                return act.ContactResult(outcome=ContactOutcome.UNKNOWN, reason=verdict.reason)
+            if waited >= deadline:
+                raise ApplicationError(
+                    f"outcome unknown, not yet in Twilio's record: {why}",
+                    type=ERROR_PROVIDER_UNSETTLED,
+                )
+            await asyncio.sleep(1.0)
+            waited += 1.0
+
+    async def _ask_provider(self, pending: Pending) -> Reconciliation:
+        try:
+            return await reconcile(
+                self.messenger,
+                self.ledger,
+                pending,
+                utc_now(),
+                self.settings.twilio_reconcile_settle_seconds,
+            )
+        except TransientProviderError as exc:
+            raise ApplicationError(
+                f"cannot ask Twilio what an earlier attempt sent ({exc.code}): {exc.reason}",
+                type=ERROR_PROVIDER_UNAVAILABLE,
+            ) from exc
 
     # ------------------------------------------------------------------ bookkeeping
 

@@ -2,19 +2,20 @@
 
 A send claims its key by inserting a ``recorded`` row *before* the provider call and completes
 it after (SID and ``sent``). A later attempt for the same key finds the row and never sends
-again: a completed row is answered from the ledger; a row still ``recorded`` means an earlier
-attempt stopped between the provider call and the record, so the outcome is unknown and the row
-is marked ``unknown`` (DESIGN §5: a missed reminder is better than harassment).
+blindly: a completed row is answered from the ledger; a row still ``recorded`` or ``unknown``
+(an earlier attempt stopped between the provider call and the record, or timed out) comes back
+as ``pending`` and is reconciled against Twilio's own record first (``activities/reconcile.py``).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import select
+from sqlmodel import col, select
 
 from activities.db import Database
 from activities.sql import insert_for, table_of
@@ -32,11 +33,29 @@ SENT_STATUSES = frozenset(
         AttemptStatus.UNDELIVERED,
     }
 )
-INTERRUPTED = (
-    "an earlier attempt stopped between the provider call and its record; "
-    "the outcome is unknown and it is not resent"
-)
+RECONCILED = "reconciled: Twilio's own list holds this send"
+RESENT = "Twilio's own list held no send for this attempt after it settled; sent again"
 _PHONE = re.compile(r"\+?\d{6,15}")
+
+
+def _pending(row: ContactAttempt) -> Pending:
+    if row.id is None:
+        raise ValueError("a stored attempt has an id")
+    return Pending(
+        attempt_id=row.id,
+        status=AttemptStatus(row.status),
+        channel=Channel(row.channel),
+        to=row.to_number,
+        body=row.body,
+        created_at=_aware(row.created_at),
+        updated_at=_aware(row.updated_at),
+        version=row.updated_at,
+    )
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands datetimes back naive; the ledger writes them in UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def mask_phone(phone: str) -> str:
@@ -62,11 +81,31 @@ class Attempt:
 
 
 @dataclass(frozen=True)
+class Pending:
+    """An earlier attempt with no provider answer on record: reconcile before anything else."""
+
+    attempt_id: int
+    status: AttemptStatus
+    channel: Channel
+    to: str
+    body: str
+    created_at: datetime
+    updated_at: datetime
+    # ``updated_at`` exactly as the database returned it: compared back by ``take_over``.
+    version: datetime
+
+
+@dataclass(frozen=True)
 class Claim:
-    """Either this call owns the send (``attempt_id``) or an earlier attempt did (``previous``)."""
+    """This call owns the send (``attempt_id``), an earlier attempt did (``previous``), or an
+    earlier attempt's outcome must first be looked up at the provider (``pending``)."""
 
     attempt_id: int | None = None
     previous: Attempt | None = None
+    pending: Pending | None = None
+
+
+PENDING_STATUSES = (AttemptStatus.RECORDED, AttemptStatus.UNKNOWN)
 
 
 class ContactLedger:
@@ -76,10 +115,8 @@ class ContactLedger:
         self.db = db
 
     async def claim(self, *, key: str, case_id: str, channel: Channel, to: str, body: str) -> Claim:
-        """Insert the ``recorded`` row, or return the earlier attempt for this key.
-
-        An earlier attempt still ``recorded`` is marked ``unknown`` in the same transaction.
-        """
+        """Insert the ``recorded`` row, or return the earlier attempt for this key (``pending``
+        when it is still ``recorded`` or ``unknown``)."""
         now = utc_now()
         contact_attempts = table_of(ContactAttempt)
         insert = (
@@ -104,16 +141,12 @@ class ContactLedger:
                 return Claim(attempt_id=int(inserted[0]))
             row = (
                 await session.exec(
-                    select(ContactAttempt)
-                    .where(ContactAttempt.idempotency_key == key)
-                    .with_for_update()
+                    select(ContactAttempt).where(ContactAttempt.idempotency_key == key)
                 )
             ).one()
-            if row.status is AttemptStatus.RECORDED:
-                row.status = AttemptStatus.UNKNOWN
-                row.reason = INTERRUPTED
-                session.add(row)
             await session.commit()
+            if row.status in PENDING_STATUSES and row.id is not None:
+                return Claim(pending=_pending(row))
             return Claim(
                 previous=Attempt(
                     status=AttemptStatus(row.status),
@@ -132,10 +165,61 @@ class ContactLedger:
             provider_sid=provider_sid,
         )
 
+    async def record_reconciled(self, attempt_id: int, provider_sid: str) -> None:
+        """Twilio's own list holds the message or call this attempt sent: it was sent."""
+        await self._update(
+            attempt_id,
+            PENDING_STATUSES,
+            status=AttemptStatus.SENT.value,
+            provider_sid=provider_sid,
+            reason=RECONCILED,
+        )
+
+    async def take_over(self, pending: Pending) -> bool:
+        """Own a pending attempt to send it now; False when another attempt took it first.
+
+        ``updated_at`` is the version: two retries racing for the same row cannot both win.
+        """
+        contact_attempts = table_of(ContactAttempt)
+        statement = (
+            sa.update(contact_attempts)
+            .where(contact_attempts.c.id == pending.attempt_id)
+            .where(contact_attempts.c.status == pending.status.value)
+            .where(contact_attempts.c.updated_at == pending.version)
+            .values(status=AttemptStatus.RECORDED.value, reason=RESENT, updated_at=utc_now())
+        )
+        async with self.db.session() as session:
+            result = await session.exec(statement)
+            await session.commit()
+            return bool(result.rowcount)
+
+    async def stale_pending(self, before: datetime, limit: int = 100) -> list[Pending]:
+        """Attempts still ``recorded``/``unknown`` that nothing has touched since ``before``."""
+        statement = (
+            select(ContactAttempt)
+            .where(col(ContactAttempt.status).in_([s.value for s in PENDING_STATUSES]))
+            .where(col(ContactAttempt.updated_at) < before)
+            .order_by(col(ContactAttempt.id))
+            .limit(limit)
+        )
+        async with self.db.session() as session:
+            rows = (await session.exec(statement)).all()
+        return [_pending(row) for row in rows if row.id is not None]
+
+    async def held_sids(self, sids: list[str]) -> set[str]:
+        """Which of these provider sids some ledger row already holds."""
+        if not sids:
+            return set()
+        statement = select(ContactAttempt.provider_sid).where(
+            ContactAttempt.provider_sid.in_(sids)  # type: ignore[union-attr]
+        )
+        async with self.db.session() as session:
+            return {str(sid) for sid in (await session.exec(statement)).all() if sid}
+
     async def record_rejected(self, attempt_id: int, code: str | None, reason: str) -> None:
         await self._update(
             attempt_id,
-            (AttemptStatus.RECORDED,),
+            PENDING_STATUSES,
             status=AttemptStatus.REJECTED.value,
             error_code=code,
             reason=reason,
@@ -143,7 +227,7 @@ class ContactLedger:
 
     async def mark_unknown(self, attempt_id: int, reason: str) -> None:
         await self._update(
-            attempt_id, (AttemptStatus.RECORDED,), status=AttemptStatus.UNKNOWN.value, reason=reason
+            attempt_id, PENDING_STATUSES, status=AttemptStatus.UNKNOWN.value, reason=reason
         )
 
     async def release(self, attempt_id: int) -> None:

@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 from twilio.twiml.voice_response import VoiceResponse
@@ -81,6 +81,21 @@ class ProviderResult:
     raw: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class ProviderRecord:
+    """One message or call as Twilio's list holds it: what reconciliation compares."""
+
+    sid: str
+    to: str
+    created: datetime
+    status: str
+    body: str | None  # messages only: Twilio keeps no text for a call
+
+
+# How many of one number's recent records a reconciliation reads (Twilio pages by 50).
+RECONCILE_LIMIT = 200
+
+
 class TwilioMessenger:
     def __init__(
         self,
@@ -127,6 +142,20 @@ class TwilioMessenger:
         )
         return _result(call)
 
+    async def recent_messages(self, to: str, since: datetime) -> list[ProviderRecord]:
+        """Messages to ``to`` sent since ``since`` (Twilio's ``DateSent>`` filter)."""
+        found = await self._call(
+            self._client.messages.list_async(to=to, date_sent_after=since, limit=RECONCILE_LIMIT)
+        )
+        return [_record(m, body=str(m.body or "")) for m in found]
+
+    async def recent_calls(self, to: str, since: datetime) -> list[ProviderRecord]:
+        """Calls to ``to`` dialled since ``since`` (Twilio's ``StartTime>`` filter)."""
+        found = await self._call(
+            self._client.calls.list_async(to=to, start_time_after=since, limit=RECONCILE_LIMIT)
+        )
+        return [_record(c, body=None) for c in found]
+
     async def aclose(self) -> None:
         await self._http.close()
 
@@ -139,6 +168,8 @@ class TwilioMessenger:
                 return await request
         except TwilioRestException as exc:
             raise _classify_rest_error(exc) from exc
+        except TwilioException as exc:  # a list page that failed: ("Unable to fetch page", resp)
+            raise _classify_page_error(exc) from exc
         except TimeoutError as exc:
             reason = f"no answer from Twilio within {self._timeout}s"
             raise TransientProviderError(None, reason, outcome_unknown=True) from exc
@@ -194,9 +225,31 @@ def _classify_rest_error(exc: TwilioRestException) -> ProviderError:
     return ProviderRejectedError(code, reason)
 
 
+def _classify_page_error(exc: TwilioException) -> ProviderError:
+    response = exc.args[1] if len(exc.args) > 1 else None
+    status = int(getattr(response, "status_code", 0) or 0)
+    reason = f"Twilio could not list the records (HTTP {status or '?'})"
+    if status == 429 or status >= 500 or status == 0:
+        return TransientProviderError(None, reason)
+    return ProviderRejectedError(None, reason)
+
+
 def _result(instance: Any) -> ProviderResult:
     raw = _resource_fields(instance)
     return ProviderResult(sid=str(raw["sid"]), status=str(raw["status"]), raw=raw)
+
+
+def _record(instance: Any, body: str | None) -> ProviderRecord:
+    created = instance.date_created
+    if not isinstance(created, datetime):
+        raise TransientProviderError(None, f"Twilio listed {instance.sid} without date_created")
+    return ProviderRecord(
+        sid=str(instance.sid),
+        to=str(instance.to),
+        created=created,
+        status=str(instance.status),
+        body=body,
+    )
 
 
 def _resource_fields(instance: Any) -> dict[str, Any]:

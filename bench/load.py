@@ -4,7 +4,10 @@ Loopback only and bounded in count and time. The stack is real: the Temporal dev
 worker and the API under uvicorn, as processes on free ports (``tests.chaos.stack``). Clients
 spread over a few cases so Temporal's per-workflow limit on in-flight updates pushes back; the
 API must answer that with 429/503 and ``Retry-After``, never 500, and every accepted payment
-must be recorded exactly once (workflow state and database). Prints one JSON object.
+must be recorded exactly once (workflow state and database). A share of the requests are
+retries: the same payment (same ``payment_ref``, same body) or the same note (same
+``Idempotency-Key``) sent again, as a client that lost the answer would; nothing may double.
+Prints one JSON object.
 
     python -m bench.load            # 100 clients, 60 s
     python -m bench.load --smoke    # 10 clients, 5 s
@@ -37,6 +40,17 @@ OPERATOR = {"Authorization": "Bearer dev-operator"}
 AUDITOR = {"Authorization": "Bearer dev-auditor"}
 MAX_REQUESTS = 200_000
 PAYMENT_SHARE = 0.7
+RETRY_SHARE = 0.25  # of requests: an earlier request sent again, byte for byte
+
+
+@dataclass(frozen=True)
+class Sent:
+    loan_id: str
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+    ref: str  # the payment_ref, or "" for a note
+    note_key: str  # the Idempotency-Key of a note, or ""
 
 
 @dataclass
@@ -47,6 +61,12 @@ class Tally:
     payments_sent: dict[str, set[str]] = field(default_factory=dict)
     payments_accepted: dict[str, set[str]] = field(default_factory=dict)
     notes_accepted: Counter[str] = field(default_factory=Counter)
+    # Idempotency-Key -> loan, text of notes answered 200 (a retry answered 200 counts once).
+    notes_by_key: dict[str, tuple[str, str]] = field(default_factory=dict)
+    sent: list[Sent] = field(default_factory=list)
+    payment_retries: int = 0
+    note_retries: int = 0
+    retries_refused: Counter[str] = field(default_factory=Counter)
 
 
 def _event(loan_id: str) -> dict[str, Any]:
@@ -69,36 +89,65 @@ def _event(loan_id: str) -> dict[str, Any]:
     }
 
 
+def _fresh(loan_id: str, rng: random.Random) -> Sent:
+    if rng.random() < PAYMENT_SHARE:
+        ref = f"LD-{uuid.uuid4().hex}"
+        body = {"payment_ref": ref, "amount": "0.01", "paid_at": datetime.now(UTC).isoformat()}
+        return Sent(loan_id, f"/v1/cases/{loan_id}/payments", SYSTEM, body, ref, "")
+    key = uuid.uuid4().hex
+    headers = {**OPERATOR, "Idempotency-Key": key}
+    body = {"text": f"load note {key[:12]}"}
+    return Sent(loan_id, f"/v1/cases/{loan_id}/notes", headers, body, "", key)
+
+
 async def _client(
     http: httpx.AsyncClient, loans: list[str], tally: Tally, until: float, rng: random.Random
 ) -> None:
     while time.monotonic() < until and len(tally.latencies) < MAX_REQUESTS:
-        loan_id = rng.choice(loans)
-        if rng.random() < PAYMENT_SHARE:
-            ref = f"LD-{uuid.uuid4().hex}"
-            body = {"payment_ref": ref, "amount": "0.01", "paid_at": datetime.now(UTC).isoformat()}
-            path, headers = f"/v1/cases/{loan_id}/payments", SYSTEM
-            tally.payments_sent[loan_id].add(ref)
+        retry = bool(tally.sent) and rng.random() < RETRY_SHARE
+        request = rng.choice(tally.sent) if retry else _fresh(rng.choice(loans), rng)
+        if not retry:
+            tally.sent.append(request)
+            if request.ref:
+                tally.payments_sent[request.loan_id].add(request.ref)
+        elif request.ref:
+            tally.payment_retries += 1
         else:
-            ref, body = "", {"text": f"load note {uuid.uuid4().hex[:8]}"}
-            path, headers = f"/v1/cases/{loan_id}/notes", OPERATOR
+            tally.note_retries += 1
         started = time.perf_counter()
         try:
-            response = await http.post(path, json=body, headers=headers)
+            response = await http.post(request.path, json=request.body, headers=request.headers)
         except httpx.TransportError as exc:
             tally.statuses[type(exc).__name__] += 1
             continue
         tally.latencies.append(time.perf_counter() - started)
-        tally.statuses[str(response.status_code)] += 1
-        if response.status_code in (429, 503) and "Retry-After" not in response.headers:
+        status = response.status_code
+        tally.statuses[str(status)] += 1
+        if status in (429, 503) and "Retry-After" not in response.headers:
             tally.missing_retry_after += 1
-        if response.status_code == 200:
-            if ref:
-                tally.payments_accepted[loan_id].add(ref)
-            else:
-                tally.notes_accepted[loan_id] += 1
-        elif response.status_code in (429, 503):
+        if status == 200:
+            if request.ref:
+                tally.payments_accepted[request.loan_id].add(request.ref)
+            elif request.note_key not in tally.notes_by_key:
+                tally.notes_accepted[request.loan_id] += 1
+                tally.notes_by_key[request.note_key] = (request.loan_id, request.body["text"])
+        elif status in (429, 503):
             await asyncio.sleep(min(float(response.headers.get("Retry-After", "1")), 1.0))
+        elif retry:  # a retry must get the first answer again, never a refusal
+            tally.retries_refused[f"{status} {response.text[:120]}"] += 1
+
+
+def doubles(
+    state_refs: list[str], db_refs: list[str], note_texts: list[str], retried_texts: set[str]
+) -> dict[str, int]:
+    """What a retry doubled in one case: a payment_ref twice in the workflow state or the
+    payments table, or an idempotent note's text twice in the state."""
+    texts = Counter(t for t in note_texts if t in retried_texts)
+    return {
+        "payments_recorded_twice": (len(state_refs) - len(set(state_refs)))
+        + (len(db_refs) - len(set(db_refs))),
+        "notes_recorded_twice": sum(n - 1 for n in texts.values() if n > 1),
+    }
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -109,7 +158,8 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 async def _verify(http: httpx.AsyncClient, stack: Stack, tally: Tally) -> dict[str, Any]:
-    lost = doubled = unaccepted_applied = notes_lost = 0
+    lost = doubled = notes_doubled = unaccepted_applied = notes_lost = 0
+    note_texts = {text for _, text in tally.notes_by_key.values()}
     with sqlite3.connect(stack.database_path) as db:
         for loan_id in tally.payments_sent:
             state = (await http.get(f"/v1/cases/{loan_id}", headers=AUDITOR)).json()
@@ -122,13 +172,20 @@ async def _verify(http: httpx.AsyncClient, stack: Stack, tally: Tally) -> dict[s
             ]
             accepted = tally.payments_accepted[loan_id]
             lost += len(accepted - set(refs)) + len(accepted - set(rows))
-            doubled += (len(refs) - len(set(refs))) + (len(rows) - len(set(rows)))
+            texts = [str(n.get("text", "")) for n in state["notes"]]
+            found = doubles(refs, rows, texts, note_texts)
+            doubled += found["payments_recorded_twice"]
+            notes_doubled += found["notes_recorded_twice"]
             unaccepted_applied += len(set(refs) - accepted)
             notes_lost += max(0, tally.notes_accepted[loan_id] - len(state["notes"]))
     return {
         "payments_accepted": sum(len(v) for v in tally.payments_accepted.values()),
         "accepted_payments_lost": lost,
         "payments_recorded_twice": doubled,
+        "notes_recorded_twice": notes_doubled,
+        "payment_retries_sent": tally.payment_retries,
+        "note_retries_sent": tally.note_retries,
+        "retries_refused": dict(tally.retries_refused),
         "payments_applied_without_200": unaccepted_applied,
         "notes_accepted": sum(tally.notes_accepted.values()),
         "accepted_notes_lost": notes_lost,
@@ -230,6 +287,8 @@ def main() -> None:
             and report["pushback_without_retry_after"] == 0
             and report["accepted_payments_lost"] == 0
             and report["payments_recorded_twice"] == 0
+            and report["notes_recorded_twice"] == 0
+            and not report["retries_refused"]
             and report["accepted_notes_lost"] == 0
         )
         print(json.dumps(report, indent=2))

@@ -94,6 +94,11 @@ class Settings(BaseSettings):
     twilio_base_url: str = "http://127.0.0.1:8088"
     twilio_from_number: str = "+15005550006"
     twilio_timeout_seconds: float = Field(default=10.0, gt=0)
+    # An attempt a crash left without the provider's answer is only judged "not sent" once
+    # Twilio has had this long to list it (a queued message has no DateSent yet).
+    twilio_reconcile_settle_seconds: float = Field(default=15.0, ge=0)
+    # How often each worker reconciles contact attempts no retry will come back for.
+    contact_sweep_every_seconds: float = Field(default=30.0, gt=0)
     sandbox_host: str = "127.0.0.1"
     sandbox_port: int = 8088
 

@@ -20,6 +20,7 @@ from starlette.datastructures import FormData
 from sandbox.callbacks import CALL_EVENTS, CallbackDispatcher
 from sandbox.config import SandboxConfig, Target
 from sandbox.control import FaultUpdate, InboundSms, KeyPress, faults_json
+from sandbox.listing import CALLS, MESSAGES, list_page, twilio_view
 from sandbox.resources import (
     API_VERSION,
     E164,
@@ -78,6 +79,8 @@ class _Sandbox:
         post, get, delete = ["POST"], ["GET"], ["DELETE"]
         app.add_api_route(f"{ACCOUNT}/Messages.json", self.create_message, methods=post)
         app.add_api_route(f"{ACCOUNT}/Calls.json", self.create_call, methods=post)
+        app.add_api_route(f"{ACCOUNT}/Messages.json", self.list_messages, methods=get)
+        app.add_api_route(f"{ACCOUNT}/Calls.json", self.list_calls, methods=get)
         app.add_api_route(f"{ACCOUNT}/Messages/{{sid}}.json", self.fetch_message, methods=get)
         app.add_api_route(f"{ACCOUNT}/Calls/{{sid}}.json", self.fetch_call, methods=get)
         app.add_api_route("/sandbox/health", self.health, methods=get)
@@ -102,15 +105,33 @@ class _Sandbox:
         message = self._state.message(sid)
         if message is None:
             raise _not_found(request)
-        return JSONResponse(message)
+        return JSONResponse(twilio_view(message))
 
     async def fetch_call(self, request: Request, account_sid: str, sid: str) -> JSONResponse:
         self._authenticate(request, account_sid)
         call = self._state.call(sid)
         if call is None:
             raise _not_found(request)
-        call.pop("twiml")
-        return JSONResponse(call)
+        return JSONResponse(twilio_view(call))
+
+    async def list_messages(self, request: Request, account_sid: str) -> JSONResponse:
+        await self._list_faults(request, account_sid, "messages")
+        page = list_page(MESSAGES, self._state.messages(), request.query_params, request.url.path)
+        return JSONResponse(page)
+
+    async def list_calls(self, request: Request, account_sid: str) -> JSONResponse:
+        await self._list_faults(request, account_sid, "calls")
+        page = list_page(CALLS, self._state.calls(), request.query_params, request.url.path)
+        return JSONResponse(page)
+
+    async def _list_faults(self, request: Request, account_sid: str, target: Target) -> None:
+        """Twilio's lists fail as its creates do: planned and random 5xx and timeouts."""
+        self._authenticate(request, account_sid)
+        fault = self._state.decide_fault(target)
+        if fault is not None and fault.kind == "timeout":
+            await self._stall(request)
+        if fault is not None:
+            raise _fault_error(fault.status if fault.kind == "error" else 500)
 
     async def _create(
         self,
@@ -146,10 +167,11 @@ class _Sandbox:
             raise TwilioApiError(400, 21614, f"'To' number {to} is not a valid mobile number")
         if to in faults.unsubscribed_numbers:
             raise TwilioApiError(400, 21610, "Attempt to send to unsubscribed recipient")
+        callback = _optional(form, "StatusCallback")
         message = self._state.add_message(
-            message_resource(self._config.account_sid, to, from_, body)
+            message_resource(self._config.account_sid, to, from_, body), callback
         )
-        self._dispatcher.start_message_lifecycle(message["sid"], _optional(form, "StatusCallback"))
+        self._dispatcher.start_message_lifecycle(message["sid"], callback)
         return message
 
     def _new_call(self, form: FormData) -> dict[str, Any]:
@@ -159,10 +181,11 @@ class _Sandbox:
         if twiml is None and _optional(form, "Url") is None:
             raise TwilioApiError(400, 21205, "Url parameter is required.")
         self._check_number(to)
-        call = self._state.add_call(call_resource(self._config.account_sid, to, from_), twiml)
-        self._dispatcher.start_call_lifecycle(
-            call["sid"], _optional(form, "StatusCallback"), _call_events(form)
+        callback = _optional(form, "StatusCallback")
+        call = self._state.add_call(
+            call_resource(self._config.account_sid, to, from_), twiml, callback
         )
+        self._dispatcher.start_call_lifecycle(call["sid"], callback, _call_events(form))
         return call
 
     def _authenticate(self, request: Request, account_sid: str) -> None:

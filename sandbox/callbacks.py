@@ -97,7 +97,11 @@ class CallbackDispatcher:
             await self._notify(url, call_status_params(call, "initiated", sequence))
             sequence += 1
         await self._pause()
-        ringing = self._state.update_call(sid, status="ringing", date_updated=now())
+        # Twilio stamps start_time when it dials, so unanswered calls have one too.
+        stamp = now()
+        ringing = self._state.update_call(
+            sid, status="ringing", start_time=stamp, date_updated=stamp
+        )
         if ringing is None:
             return
         if "ringing" in events:
@@ -128,9 +132,7 @@ class CallbackDispatcher:
                 return self._state.update_call(
                     sid, status=status, duration="0", end_time=stamp, date_updated=stamp
                 )
-        return self._state.update_call(
-            sid, status="in-progress", start_time=stamp, date_updated=stamp
-        )
+        return self._state.update_call(sid, status="in-progress", date_updated=stamp)
 
     def _hang_up(self, sid: str) -> dict[str, Any] | None:
         stamp = now()

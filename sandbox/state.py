@@ -108,15 +108,32 @@ class SandboxState:
 
     # -- outbox ---------------------------------------------------------------------------------
 
-    def add_message(self, resource: dict[str, Any]) -> dict[str, Any]:
+    def add_message(
+        self, resource: dict[str, Any], status_callback: str | None = None
+    ) -> dict[str, Any]:
+        """Kept with the StatusCallback Twilio was given (it calls it back; its REST views
+        never show it, see ``sandbox.listing.PRIVATE``)."""
         with self._lock:
-            self._messages[resource["sid"]] = copy.deepcopy(resource)
+            stored = {**copy.deepcopy(resource), "status_callback": status_callback}
+            self._messages[resource["sid"]] = stored
             return copy.deepcopy(resource)
 
-    def add_call(self, resource: dict[str, Any], twiml: str | None) -> dict[str, Any]:
+    def add_call(
+        self, resource: dict[str, Any], twiml: str | None, status_callback: str | None = None
+    ) -> dict[str, Any]:
         with self._lock:
-            self._calls[resource["sid"]] = {**copy.deepcopy(resource), "twiml": twiml}
+            stored = {**copy.deepcopy(resource), "twiml": twiml, "status_callback": status_callback}
+            self._calls[resource["sid"]] = stored
             return copy.deepcopy(resource)
+
+    def messages(self) -> list[dict[str, Any]]:
+        """Every message, oldest first, as the outbox holds it."""
+        with self._lock:
+            return copy.deepcopy(list(self._messages.values()))
+
+    def calls(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return copy.deepcopy(list(self._calls.values()))
 
     def update_message(self, sid: str, **fields: Any) -> dict[str, Any] | None:
         return self._update(self._messages, sid, fields)

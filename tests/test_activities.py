@@ -29,6 +29,7 @@ from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from activities.case_activities import (
     ERROR_PROVIDER_MISCONFIGURED,
     ERROR_PROVIDER_UNAVAILABLE,
+    ERROR_PROVIDER_UNSETTLED,
     CaseActivities,
 )
 from activities.contacts import ContactLedger, mask_phone
@@ -103,6 +104,7 @@ def make_settings(sandbox_url: str, hooks_url: str, **changes: Any) -> Settings:
         "twilio_base_url": sandbox_url,
         "twilio_from_number": FROM,
         "twilio_timeout_seconds": 0.5,
+        "twilio_reconcile_settle_seconds": 1.0,
         "public_base_url": hooks_url,
     }
     return Settings(**(values | changes))
@@ -134,6 +136,18 @@ async def acts(
 
 async def run(fn: Any, arg: Any) -> Any:
     return await ActivityEnvironment().run(fn, arg)
+
+
+async def run_until_settled(fn: Any, arg: Any, tries: int = 40) -> Any:
+    """Run an activity as Temporal would retry it while Twilio's record settles."""
+    for _ in range(tries):
+        try:
+            return await run(fn, arg)
+        except ApplicationError as exc:
+            if exc.type != ERROR_PROVIDER_UNSETTLED:
+                raise
+        await asyncio.sleep(0.25)
+    raise AssertionError("Twilio's record never settled")
 
 
 async def outbox(control: httpx.AsyncClient) -> dict[str, list[dict[str, Any]]]:
@@ -230,7 +244,8 @@ async def test_sms_reaches_the_outbox_with_the_exact_text_and_callbacks_are_sign
     posts = await hooks[0].wait_for(lambda r: r.form.get("MessageStatus") == "delivered")
     (delivered,) = posts
     assert delivered.path == "/webhooks/twilio/status"
-    assert parse_qs(urlsplit(delivered.url).query) == {"case_id": [case_id]}
+    query = {"case_id": [case_id], "key": [f"{case_id}/reminder-0"]}
+    assert parse_qs(urlsplit(delivered.url).query) == query
     assert delivered.form["MessageSid"] == result.provider_sid
     assert signature_valid(TOKEN, delivered)
 
@@ -339,36 +354,40 @@ class CrashAfterProviderCall(ContactLedger):
         await super().record_sent(attempt_id, provider_sid)
 
 
-async def test_crash_between_provider_call_and_record_is_unknown_and_not_resent(
+async def test_crash_between_provider_call_and_record_is_reconciled_not_resent(
     acts: CaseActivities, database: Database, control: httpx.AsyncClient
 ) -> None:
-    """Killed after Twilio accepted but before the record: the retry sends nothing, answers
-    UNKNOWN, and the attempt is marked unknown."""
+    """Killed after Twilio accepted but before the record: the retry finds the message in
+    Twilio's list, records its sid and answers SENT; nothing is sent again."""
     acts.ledger = CrashAfterProviderCall(database)
     case_id = new_case_id()
     with pytest.raises(RuntimeError, match="worker killed"):
         await run(acts.send_sms, sms(case_id))
     (row,) = await attempts(database, case_id)
     assert row.status is t.AttemptStatus.RECORDED
-    retry = await run(acts.send_sms, sms(case_id))
-    assert retry.outcome is c.ContactOutcome.UNKNOWN and retry.provider_sid is None
+    (message,) = (await outbox(control))["messages"]
+    retry = await run_until_settled(acts.send_sms, sms(case_id))
+    assert retry.outcome is c.ContactOutcome.SENT and retry.provider_sid == message["sid"]
     (row,) = await attempts(database, case_id)
-    assert row.status is t.AttemptStatus.UNKNOWN
+    assert (row.status, row.provider_sid) == (t.AttemptStatus.SENT, message["sid"])
     assert len((await outbox(control))["messages"]) == 1
 
 
-async def test_timeout_after_the_request_is_unknown_and_not_resent(
+async def test_timeout_after_the_request_is_found_at_twilio_and_not_resent(
     acts: CaseActivities, database: Database, control: httpx.AsyncClient
 ) -> None:
-    """Twilio took the message but the answer timed out: UNKNOWN at once, no retry, no resend."""
+    """Twilio took the message but the answer timed out: the activity finds it in Twilio's
+    list and answers SENT with its sid; a retry answers the same; one message."""
     plan = {"timeout_next": 1, "timeout_commits": True, "timeout_seconds": 5}
     await control.post("/sandbox/faults", json=plan)
     case_id = new_case_id()
-    result = await run(acts.send_sms, sms(case_id))
-    assert result.outcome is c.ContactOutcome.UNKNOWN
-    assert (await run(acts.send_sms, sms(case_id))).outcome is c.ContactOutcome.UNKNOWN
+    result = await run_until_settled(acts.send_sms, sms(case_id))
+    (message,) = (await outbox(control))["messages"]
+    assert (result.outcome, result.provider_sid) == (c.ContactOutcome.SENT, message["sid"])
+    again = await run(acts.send_sms, sms(case_id))
+    assert again.provider_sid == message["sid"]
     (row,) = await attempts(database, case_id)
-    assert row.status is t.AttemptStatus.UNKNOWN
+    assert (row.status, row.provider_sid) == (t.AttemptStatus.SENT, message["sid"])
     assert len((await outbox(control))["messages"]) == 1
 
 

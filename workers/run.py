@@ -7,14 +7,17 @@ several workers can start at once without racing on the schema.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import structlog
 from temporalio.client import Client
 from temporalio.runtime import Runtime
 from temporalio.service import RPCError
 
-from activities.case_activities import CaseActivities
+from activities.case_activities import TIMEOUT_LOOK_UP_SECONDS, CaseActivities
+from activities.reconcile import sweep
 from models.settings import Settings
+from models.tables import utc_now
 from workers.codec import keyring_for
 from workers.schedules import ensure_overdue_scan_schedule
 from workers.telemetry import prometheus_runtime
@@ -70,7 +73,39 @@ async def run_worker(
                 messaging_task_queue=settings.messaging_task_queue,
                 messaging_rate_per_second=settings.messaging_rate_per_second,
             )
-            await (stop or asyncio.Event()).wait()
+            sweeper = asyncio.create_task(sweep_forever(activities, settings))
+            try:
+                await (stop or asyncio.Event()).wait()
+            finally:
+                sweeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sweeper
         log.info("worker stopped")
     finally:
         await activities.aclose()
+
+
+async def sweep_forever(activities: CaseActivities, settings: Settings) -> None:
+    """Reconcile abandoned contact attempts against Twilio every
+    ``contact_sweep_every_seconds``."""
+    quiet = (
+        settings.twilio_reconcile_settle_seconds
+        + settings.twilio_timeout_seconds
+        + TIMEOUT_LOOK_UP_SECONDS
+        + 5.0
+    )
+    while True:
+        await asyncio.sleep(settings.contact_sweep_every_seconds)
+        try:
+            tally = await sweep(
+                activities.messenger,
+                activities.ledger,
+                utc_now(),
+                settings.twilio_reconcile_settle_seconds,
+                quiet,
+            )
+        except Exception as exc:  # Twilio or the database down: the next sweep tries again
+            log.warning("contact reconciliation sweep failed", error=type(exc).__name__)
+            continue
+        if tally:
+            log.info("contact attempts reconciled", **dict(tally))

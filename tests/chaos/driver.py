@@ -88,6 +88,9 @@ class Driver:
         if step.kind == "stop":
             await self._stop(script)
             return
+        if step.kind in ("new_phone", "reopen"):
+            await self._repeat_event(script, step)
+            return
         if step.kind == "pay":
             assert step.amount is not None and step.ref is not None
             body = {
@@ -122,7 +125,9 @@ class Driver:
             script.refused.append(f"{step.kind}: {response.status_code} {response.text[:200]}")
 
     async def _stop(self, script: Script) -> None:
-        url = f"{self.api_url}/webhooks/twilio/inbound?case_id={script.case_id}"
+        # No ?case_id=: as a borrower's reply really arrives, the API finds the case by the
+        # sender's number (issue 16: the lookup by phone was never exercised).
+        url = f"{self.api_url}/webhooks/twilio/inbound"
         body = {"from": script.phone, "to": "+15005550006", "body": "STOP", "url": url}
         deadline = time.monotonic() + GIVE_UP_AFTER
         while time.monotonic() < deadline:
@@ -135,6 +140,30 @@ class Driver:
             self.retries += 1
             await asyncio.sleep(1.0)
         script.refused.append("stop: the inbound webhook never answered 200")
+
+    async def _repeat_event(self, script: Script, step: Step) -> None:
+        """The loan system reports the loan again: a new phone on the open case, or (reopen)
+        a later due date once the paid case has ended, which must start the next case."""
+        now = datetime.now(UTC)
+        if step.kind == "new_phone":
+            event = script.overdue_event(now, phone=script.new_phone)
+            response = await self.request("POST", "/v1/overdue-events", json=event, headers=SYSTEM)
+            if response.status_code == 202:
+                script.phone_changed_at = time.time()
+            else:
+                script.refused.append(f"new_phone: {response.status_code} {response.text[:200]}")
+            return
+        deadline = time.monotonic() + GIVE_UP_AFTER
+        while time.monotonic() < deadline:  # the resolved run may still be finishing
+            event = script.overdue_event(now, later_by_days=1)
+            response = await self.request("POST", "/v1/overdue-events", json=event, headers=SYSTEM)
+            if response.status_code == 202 and response.json().get("started"):
+                script.reopened = True
+                script.reopened_at = time.time()
+                return
+            self.retries += 1
+            await asyncio.sleep(1.0)
+        script.refused.append("reopen: the later overdue event never started a new case")
 
     async def state(self, loan_id: str) -> dict[str, Any]:
         response = await self.request("GET", f"/v1/cases/{loan_id}", headers=AUDITOR)

@@ -19,6 +19,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import IO
 
@@ -60,6 +61,7 @@ class Stack:
         day_seconds: int = 2,
         env: dict[str, str] | None = None,
         log_level: str = "INFO",
+        database_url: str | None = None,
     ) -> None:
         data_dir.mkdir(parents=True, exist_ok=True)
         self.data_dir = data_dir
@@ -72,12 +74,15 @@ class Stack:
             sandbox_port=free_port(),
             demo_day_seconds=day_seconds,
         )
+        if database_url is not None:  # e.g. PostgreSQL instead of the data directory's SQLite
+            self.plan = replace(self.plan, database_url=database_url)
         self.env = dict(self.plan.child_env)
         self.env.update(
             {
                 "COLLECTFLOW_LOG_JSON": "true",
                 "COLLECTFLOW_LOG_LEVEL": log_level,
                 "COLLECTFLOW_MESSAGING_RATE_PER_SECOND": "1000",
+                "COLLECTFLOW_DATABASE_URL": self.plan.database_url,
                 **(env or {}),
             }
         )
@@ -100,6 +105,10 @@ class Stack:
     @property
     def database_path(self) -> Path:
         return self.data_dir / "collectflow.db"
+
+    @property
+    def database_url(self) -> str:
+        return self.plan.database_url
 
     # ---------------------------------------------------------------- whole stack
 

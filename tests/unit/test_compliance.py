@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -202,3 +203,70 @@ def _assert_rules_hold(log: list[ContactRecord], tz: str) -> None:
             assert len([r for r in same if not r.connected]) <= RULES.max_unanswered_calls_day
             earlier_talks = [r for r in log if r.connected and r.at < rec.at]
             assert all(rec.at - t.at >= week for t in earlier_talks)
+
+
+# The window's edges (08:00 opens, 21:00 closes) on ordinary days and on both New York DST days.
+EDGE_DAYS = [
+    ("Asia/Shanghai", date(2026, 12, 3)),
+    ("America/New_York", date(2027, 3, 14)),  # spring forward: 02:00 EST -> 03:00 EDT
+    ("America/New_York", date(2026, 11, 1)),  # fall back: 02:00 EDT -> 01:00 EST
+]
+
+
+@pytest.mark.parametrize(("tz", "day"), EDGE_DAYS)
+@pytest.mark.parametrize(
+    ("clock", "opens_now", "next_opening_day_offset"),
+    [
+        (time(7, 59), False, 0),
+        (time(7, 59, 59), False, 0),
+        (time(8, 0), True, None),
+        (time(20, 59), True, None),
+        (time(20, 59, 59), True, None),
+        (time(21, 0), False, 1),
+        (time(21, 1), False, 1),
+    ],
+)
+def test_window_edges_in_local_time(
+    tz: str, day: date, clock: time, opens_now: bool, next_opening_day_offset: int | None
+) -> None:
+    """07:59 waits for 08:00 the same local day; 08:00 and 20:59 send; 21:00 waits for 08:00
+    the next local day, also across a DST change."""
+    at = localtime.local_to_utc(day, clock, tz)
+    assert localtime.to_local(at, tz).time() == clock
+    decision = decide(ctx(at, tz=tz))
+    if opens_now:
+        assert decision.verdict is Verdict.SEND, decision
+        return
+    assert next_opening_day_offset is not None
+    opening = localtime.local_to_utc(day + timedelta(days=next_opening_day_offset), time(8), tz)
+    assert (decision.verdict, decision.until) == (Verdict.DEFER, opening)
+    assert localtime.to_local(opening, tz).time() == time(8, 0)
+
+
+def test_spring_forward_edges_are_an_hour_closer_in_utc() -> None:
+    """On 2027-03-14 New York opens at 12:00 UTC (EDT) though 07:59 that morning is 11:59 UTC,
+    and the 02:00-03:00 hour that never happens is outside the window."""
+    assert localtime.local_to_utc(date(2027, 3, 14), time(8), "America/New_York") == datetime(
+        2027, 3, 14, 12, 0, tzinfo=UTC
+    )
+    the_night_before = localtime.local_to_utc(date(2027, 3, 13), time(21), "America/New_York")
+    assert the_night_before == datetime(2027, 3, 14, 2, 0, tzinfo=UTC)  # 21:00 EST
+    in_the_gap = datetime(2027, 3, 14, 7, 30, tzinfo=UTC)  # 03:30 EDT, just after the jump
+    decision = decide(ctx(in_the_gap, tz="America/New_York"))
+    assert decision.until == datetime(2027, 3, 14, 12, 0, tzinfo=UTC)
+
+
+def test_fall_back_repeated_hour_waits_for_0800_standard_time() -> None:
+    """01:30 happens twice on 2026-11-01 in New York (05:30 and 06:30 UTC): both wait for
+    08:00 EST, 13:00 UTC; 20:59 EST that evening (01:59 UTC next day) still sends."""
+    opening = datetime(2026, 11, 1, 13, 0, tzinfo=UTC)
+    for first_or_second in (
+        datetime(2026, 11, 1, 5, 30, tzinfo=UTC),
+        datetime(2026, 11, 1, 6, 30, tzinfo=UTC),
+    ):
+        assert localtime.to_local(first_or_second, "America/New_York").time() == time(1, 30)
+        assert decide(ctx(first_or_second, tz="America/New_York")).until == opening
+    late = datetime(2026, 11, 2, 1, 59, tzinfo=UTC)
+    assert decide(ctx(late, tz="America/New_York")).verdict is Verdict.SEND
+    closed = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)  # 21:00 EST
+    assert decide(ctx(closed, tz="America/New_York")).verdict is Verdict.DEFER
