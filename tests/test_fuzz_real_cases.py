@@ -41,7 +41,7 @@ CASES = 3
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     env = {
-        "COLLECTFLOW_ENV": "test",
+        "COLLECTFLOW_ENV": "development",  # the Twilio sandbox runs in development only
         "COLLECTFLOW_API_KEYS": json.dumps({hash_api_key(KEY): {"id": "admin-1", "role": "admin"}}),
         "COLLECTFLOW_TWILIO_AUTH_TOKEN": TOKEN,
         "COLLECTFLOW_SESSION_SECRET": f"fuzz-session-secret-{uuid.uuid4().hex}",
