@@ -164,11 +164,11 @@ async def test_contact_log_shows_each_decision(live_site: LiveSite, open_page: O
     for _ in range(100):  # reminders arrive one per strategy second; wait for the first SMS
         await page.goto(f"{live_site.url}/cases/{loan_id}")
         texts = [await rows.nth(i).inner_text() for i in range(await rows.count())]
-        if any("sms" in text for text in texts):
+        if any("SMS" in text for text in texts):
             break
         await asyncio.sleep(0.2)
-    assert any("sms" in text for text in texts), texts
+    assert any("SMS" in text for text in texts), texts
     for text in texts:  # newest first; each row names its channel and the gate's decision
-        assert "sms" in text or "call" in text, text
+        assert "SMS" in text or "call" in text, text
         assert any(word in text for word in ("sent", "deferred", "blocked")), text
     await screenshot(page, "case-contacts-desktop-en")
