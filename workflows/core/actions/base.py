@@ -3,6 +3,7 @@ action (settle the clock, apply, collect the effects and the re-aimed timer)."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from datetime import datetime
 from typing import Generic, TypeVar
 
@@ -17,7 +18,7 @@ from workflows.core.refusal import Refusal
 I = TypeVar("I", bound=BaseModel)  # noqa: E741 - the input contract
 
 
-class ActionDef(Generic[I]):
+class ActionDef(ABC, Generic[I]):
     """One action. Subclasses set ``name`` and write ``run``; most add to ``check``."""
 
     name: ActionName
@@ -57,8 +58,9 @@ class ActionDef(Generic[I]):
     def check(self, case: Case, inp: I, actor: Actor, now: datetime) -> None:
         self.available(case, actor, now)
 
+    @abstractmethod
     def run(self, case: Case, inp: I, actor: Actor, now: datetime) -> None:
-        raise NotImplementedError  # every action defines it
+        """What the action does to the case (``apply`` wraps it with time and the timer)."""
 
     def apply(self, case: Case, inp: I, actor: Actor, now: datetime) -> list[fx.Effect]:
         """Apply an input ``check`` accepted; the effects end with the re-aimed timer."""
