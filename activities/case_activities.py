@@ -315,8 +315,9 @@ class CaseActivities:
         )
 
     @activity.defn(name=act.SYNC_CASE)
-    async def sync_case(self, inp: act.CaseProjection) -> None:
+    async def sync_case(self, inp: act.CaseProjection) -> act.SyncResult:
         await projection.sync_case(self.db, inp)
+        return act.SyncResult.of(inp.events)
 
     @activity.defn(name=act.HAND_OFF_TO_LEGAL)
     async def hand_off_to_legal(self, inp: act.LegalHandoffInput) -> act.LegalHandoffResult:

@@ -4,7 +4,7 @@ clearly why a case cannot take an action (unknown, closed and how, busy, unreach
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 import structlog
@@ -83,6 +83,24 @@ async def not_open_error(client: Client, case_id: str) -> ApiError:
     return ApiError(409, closed_detail(case_id, view, status))
 
 
+def repeat_event(
+    loan: Loan, borrower: Borrower, actor: Actor, as_of: datetime | None
+) -> c.OverdueUpdateInput:
+    """A repeat overdue event for an open case: the figures and the borrower's details."""
+    return c.OverdueUpdateInput(
+        currency=loan.currency,
+        amount_overdue=loan.amount_overdue,
+        outstanding_balance=loan.outstanding_balance,
+        as_of=as_of,
+        phone=borrower.phone,
+        timezone=borrower.timezone,
+        region=borrower.region,
+        consent_sms=borrower.consent.sms,
+        consent_call=borrower.consent.call,
+        actor=actor,
+    )
+
+
 async def start_case(
     client: Client,
     settings: Settings,
@@ -90,6 +108,7 @@ async def start_case(
     borrower: Borrower,
     strategy: Strategy,
     actor: Actor,
+    as_of: datetime | None = None,
 ) -> StartOutcome:
     """Start ``case-{loan_id}`` unless it is open; an open case gets the new amount instead.
 
@@ -120,15 +139,16 @@ async def start_case(
         except WorkflowAlreadyStartedError:
             pass
         try:
-            await client.get_workflow_handle(case_id).signal(
-                c.SIGNAL_AMOUNT,
-                c.AmountUpdate(
-                    amount_overdue=loan.amount_overdue,
-                    outstanding_balance=loan.outstanding_balance,
-                    actor=actor,
-                ),
+            # Applied or refused whole (a currency mismatch, a stale event): DESIGN §2.
+            await client.get_workflow_handle(case_id).execute_update(
+                c.UPDATE_OVERDUE,
+                repeat_event(loan, borrower, actor, as_of),
+                result_type=c.UpdateReceipt,
             )
             return StartOutcome.EXISTING
+        except WorkflowUpdateFailedError as err:
+            cause = err.cause
+            raise ApiError(409, getattr(cause, "message", None) or str(cause or err)) from err
         except RPCError as err:
             if err.status != RPCStatusCode.NOT_FOUND:
                 raise
@@ -139,6 +159,9 @@ async def start_case(
         view = await _final_view(client, description)
         if view is not None and loan.due_date > view.due_date:
             reuse = WorkflowIDReusePolicy.ALLOW_DUPLICATE
+            # A new generation: its contact keys differ, so the borrower is contacted again.
+            update = {"generation": view.generation + 1, "do_not_contact": view.opted_out}
+            inp = inp.model_copy(update=update)
             continue
         status = description.status.name.lower() if description.status else "closed"
         raise ApiError(
@@ -163,8 +186,10 @@ async def run_update(
     handle = client.get_workflow_handle(case_id)
     try:
         async with asyncio.timeout(UPDATE_TIMEOUT.total_seconds()):
-            view: c.CaseView = await handle.execute_update(
-                update, inp, id=update_id, result_type=c.CaseView
+            # The update answers a compact receipt (lean history); the view is a query.
+            await handle.execute_update(update, inp, id=update_id, result_type=c.UpdateReceipt)
+            view: c.CaseView = await handle.query(
+                c.QUERY_STATE, result_type=c.CaseView, rpc_timeout=QUERY_TIMEOUT
             )
             return view
     except WorkflowUpdateFailedError as err:

@@ -11,7 +11,14 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from fastapi.openapi.models import Example
-from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_serializer,
+    field_validator,
+)
 from pydantic.json_schema import SkipJsonSchema
 
 from api.strategies import NAME_PATTERN
@@ -157,6 +164,11 @@ class OverdueEvent(Loan):
 
     borrower: Borrower
     strategy: str | None = Field(default=None, pattern=NAME_PATTERN)
+    as_of: AwareDatetime | None = Field(
+        default=None,
+        description="when the loan system took these figures; an open case refuses an event "
+        "older than the newest it has applied (409)",
+    )
 
     def loan(self) -> Loan:
         return Loan.model_validate(self.model_dump(include=set(Loan.model_fields)))

@@ -276,13 +276,37 @@ class _Reader:
         self.emit(run, run_id, event, "workflow", "workflow_task_failed", summary, details)
 
     def case_events(self, run: int, run_id: str, event: HistoryEvent) -> None:
+        """Wave 1: the events in a ``sync_case`` activity's input."""
         attrs = event.activity_task_scheduled_event_attributes
         value, problem = self.decode(attrs.input, act.CaseProjection)
         if not isinstance(value, act.CaseProjection):
             summary = f"sync_case input could not be read: {problem}"
             self.emit(run, run_id, event, "case_event", "unreadable", summary)
             return
-        for case_event in value.events:
+        self.add_case_events(run, run_id, event, value.events)
+
+    def marker(self, run: int, run_id: str, event: HistoryEvent) -> None:
+        """Wave 2: the sync runs as a local activity; its marker's result holds the events."""
+        attrs = event.marker_recorded_event_attributes
+        if attrs.marker_name != "core_local_activity" or "data" not in attrs.details:
+            return
+        try:
+            meta = json.loads(attrs.details["data"].payloads[0].data)
+        except (ValueError, IndexError):
+            return
+        if meta.get("activity_type") != act.SYNC_CASE or "result" not in attrs.details:
+            return
+        value, problem = self.decode(attrs.details["result"], act.SyncResult)
+        if not isinstance(value, act.SyncResult):
+            summary = f"sync_case result could not be read: {problem}"
+            self.emit(run, run_id, event, "case_event", "unreadable", summary)
+            return
+        self.add_case_events(run, run_id, event, value.events)
+
+    def add_case_events(
+        self, run: int, run_id: str, event: HistoryEvent, events: list[act.CaseEvent]
+    ) -> None:
+        for case_event in events:
             if case_event.seq in self.seen_seqs:
                 continue
             self.seen_seqs.add(case_event.seq)
@@ -427,6 +451,7 @@ def build_timeline(
         "activity_task_failed_event_attributes": reader.activity_failed,
         "activity_task_timed_out_event_attributes": reader.activity_failed,
         "workflow_task_failed_event_attributes": reader.workflow_task_failed,
+        "marker_recorded_event_attributes": reader.marker,
         **dict.fromkeys(_CLOSING, reader.closed),
         **dict.fromkeys(_TIMERS, reader.timer),
     }

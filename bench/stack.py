@@ -56,9 +56,10 @@ async def real_stack(client: Client, directory: Path, task_queue: str) -> AsyncI
         stack = Stack(settings=settings, activities=real, synced=set())
 
         @activity.defn(name=act.SYNC_CASE)
-        async def sync_case(inp: act.CaseProjection) -> None:
-            await real.sync_case(inp)
+        async def sync_case(inp: act.CaseProjection) -> act.SyncResult:
+            result = await real.sync_case(inp)
             stack.synced.add(inp.case_id)
+            return result
 
         activities: list[Callable[..., Any]] = [
             a for a in real.all() if activity_name(a) != act.SYNC_CASE

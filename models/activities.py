@@ -101,6 +101,12 @@ class CaseEventKind(StrEnum):
     ALERT = "alert"
     CLOSED = "closed"
     CONTINUED = "continued"
+    # wave 2: the core's own kinds that no wave-1 kind names
+    REQUEST = "request"
+    DETAILS = "details"
+    RESUMED = "resumed"
+    REFUSED = "refused"
+    ARCHIVED = "archived"
 
 
 class CaseEvent(BaseModel):
@@ -134,6 +140,30 @@ class CaseProjection(BaseModel):
     negotiations: list[NegotiationRecord] = Field(default_factory=list)
     payments: list[PaymentRecord] = Field(default_factory=list)
     events: list[CaseEvent] = Field(default_factory=list)
+
+
+class SyncResult(BaseModel):
+    """The events a sync recorded, returned so that the history keeps them: the sync runs as a
+    local activity, whose marker holds its result (not its input) for the auditor's timeline."""
+
+    events: list[CaseEvent] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, events: list[CaseEvent]) -> SyncResult:
+        """The events with long texts cut: a note's full text is already in the history as
+        the update's input, and echoing it again would double what 200 long notes cost."""
+        return cls(events=[_cut(e) for e in events])
+
+
+ECHO_CHARS = 240
+
+
+def _cut(event: CaseEvent) -> CaseEvent:
+    def cut(text: str) -> str:
+        return text if len(text) <= ECHO_CHARS else text[: ECHO_CHARS - 1] + "…"
+
+    details = {k: cut(v) for k, v in event.details.items()}
+    return event.model_copy(update={"summary": cut(event.summary), "details": details})
 
 
 class LegalHandoffInput(BaseModel):

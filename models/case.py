@@ -10,7 +10,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from models.common import (
     SYSTEM_ACTOR,
@@ -43,6 +43,12 @@ UPDATE_CEASE_CONTACT = "cease_contact"
 UPDATE_ESCALATION = "decide_escalation"
 UPDATE_CLOSE = "close_case"
 UPDATE_REASSIGN = "reassign_agents"
+UPDATE_OFFER_SLOTS = "offer_slots"
+UPDATE_VISIT_ANSWER = "visit_answer"
+UPDATE_MANUAL_CONTACT = "log_contact"
+UPDATE_REQUEST_CHANGE = "request_change"
+UPDATE_DECIDE_REQUEST = "decide_request"
+UPDATE_OVERDUE = "overdue_update"
 SIGNAL_PAYMENT = "payment_received"
 SIGNAL_AMOUNT = "amount_updated"
 SIGNAL_CONTACT_STATUS = "contact_status"
@@ -307,7 +313,7 @@ class OverdueUpdateInput(ActorAction):
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     amount_overdue: PositiveMoney
     outstanding_balance: NonNegativeMoney | None = None
-    as_of: AwareDatetime
+    as_of: AwareDatetime | None = None  # the loan system's time of the figures, if it sent one
     phone: Annotated[str, AfterValidator(validate_e164)] | None = None
     timezone: Annotated[str, AfterValidator(validate_timezone)] | None = None
     region: str | None = None
@@ -376,7 +382,7 @@ class Installment(BaseModel):
     due_at: datetime
     due_date: date
     amount: Decimal
-    status: Literal["pending", "kept", "broken"] = "pending"
+    status: Literal["pending", "kept", "broken", "replaced"] = "pending"
     reminded: bool = False
 
 
@@ -396,7 +402,7 @@ class Promise(BaseModel):
     due_date: date
     amount: Decimal
     source: Literal["negotiation", "ivr", "settlement"] = "negotiation"
-    status: Literal["pending", "kept", "broken"] = "pending"
+    status: Literal["pending", "kept", "broken", "replaced"] = "pending"
     paid_before: Decimal = Decimal("0")
     reminded: bool = False
 
@@ -414,6 +420,9 @@ class VisitRecord(BaseModel):
     reminder_sent: bool = False
     opened_at: datetime | None = None
     last_alert_at: datetime | None = None
+    offered: list[datetime] = Field(default_factory=list)
+    accepted: datetime | None = None
+    proposed_by_borrower: datetime | None = None
 
 
 class NegotiationRecord(BaseModel):
@@ -438,6 +447,25 @@ class Note(BaseModel):
     at: datetime
     actor: Actor
     text: str
+
+
+class AllowedAction(BaseModel):
+    action: str
+    allowed: bool
+    code: str = ""
+    sentence_en: str = ""
+    sentence_zh: str = ""
+
+
+class ChangeRequestRecord(BaseModel):
+    no: int
+    kind: str
+    by: Actor
+    at: datetime
+    status: str
+    reason: str = ""
+    close_reason: str | None = None
+    corrected_amount: Decimal | None = None
 
 
 class NextAction(BaseModel):
@@ -496,12 +524,26 @@ class CaseState(BaseModel):
         return counts
 
 
+class CarriedState(BaseModel):
+    """The core's whole state, carried by continue-as-new. The core validates it into its own
+    ``CaseState``; readers of a history (the timeline) need only the stage and run."""
+
+    model_config = ConfigDict(extra="allow")
+
+    stage: Stage
+    run_number: int
+
+
 class CaseInput(BaseModel):
     loan: Loan
     borrower: Borrower
     strategy: Strategy
     # Set only by continue-as-new: the state the next run starts from.
-    carried_state: CaseState | None = None
+    carried_state: CarriedState | None = None
+    # A reopened loan's case is a new generation (its contact keys carry it).
+    generation: int = Field(default=1, ge=1)
+    # Channels the borrower opted out of on the loan's earlier case: an opt-out outlives it.
+    do_not_contact: list[Channel] = Field(default_factory=list)
     messaging_task_queue: str = "collectflow-messaging"
     # Upsert the custom search attributes (CaseStage, Region, ...). Off only where the server
     # has not registered them, e.g. the time-skipping test server.
@@ -514,6 +556,21 @@ class CaseView(CaseState):
     contact_counts_by_kind: dict[str, int] = Field(default_factory=dict)
     region: str = ""
     terminal: bool = False
+    generation: int = 1
+    refund_due: Decimal = Decimal("0")
+    late_payments: Decimal = Decimal("0")
+    requests: list[ChangeRequestRecord] = Field(default_factory=list)
+    # Per role: each action a person in that role may take now, or the sentence why not.
+    allowed_actions: dict[str, list[AllowedAction]] = Field(default_factory=dict)
+
+
+class UpdateReceipt(BaseModel):
+    """What an update answers: compact, so the history stays lean (the view is a query)."""
+
+    stage: Stage
+    balance: Decimal
+    refund_due: Decimal = Decimal("0")
+    next_action: NextAction | None = None
 
 
 def money_str(value: Decimal) -> str:

@@ -156,6 +156,7 @@ class DueStatus(StrEnum):
     PENDING = "pending"
     KEPT = "kept"
     BROKEN = "broken"
+    REPLACED = "replaced"  # superseded by a newer agreement before it fell due
 
 
 class OutboxStatus(StrEnum):

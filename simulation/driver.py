@@ -305,9 +305,10 @@ async def _drive(
     recorder = Recorder(start)
 
     @activity.defn(name=act.SYNC_CASE)
-    async def sync_case(inp: act.CaseProjection) -> None:
+    async def sync_case(inp: act.CaseProjection) -> act.SyncResult:
         await real.sync_case(inp)
         recorder.observe(inp)
+        return act.SyncResult.of(inp.events)
 
     replaced = {act.SYNC_CASE, act.SCAN_OVERDUE_LOANS}  # sync is wrapped; no scans here
     activities: list[Callable[..., Any]] = [
@@ -434,6 +435,6 @@ async def _act(env: WorkflowEnvironment, rec: CaseRecord, day: int, now: datetim
             if action.signal:
                 await handle.signal(action.name, action.arg)
             else:
-                await handle.execute_update(action.name, action.arg, result_type=c.CaseView)
+                await handle.execute_update(action.name, action.arg, result_type=c.UpdateReceipt)
         except (WorkflowUpdateFailedError, RPCError):
             rec.refused += 1  # the case refused the action (or had just closed)

@@ -80,8 +80,9 @@ class StandIns:
             self.alerts.append(inp)
 
         @activity.defn(name=act.SYNC_CASE)
-        async def sync(inp: act.CaseProjection) -> None:
+        async def sync(inp: act.CaseProjection) -> act.SyncResult:
             self.projections.append(inp)
+            return act.SyncResult.of(inp.events)
 
         @activity.defn(name=act.HAND_OFF_TO_LEGAL)
         async def legal(inp: act.LegalHandoffInput) -> act.LegalHandoffResult:

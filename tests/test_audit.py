@@ -39,6 +39,7 @@ from tests import factories
 from tests.conftest import TEST_KEYRING_ENV, venv_binary
 from tests.histories import scenarios
 from tests.stand_ins import StandIns, running_workers
+from tests.workflow.helpers import update_view
 from workflows.case import CollectionCase
 
 INSTALLMENTS = 12
@@ -329,10 +330,10 @@ async def test_batch_replay_of_closed_cases(
             handle = await client.start_workflow(
                 CollectionCase.run, inp, id=case_id_for(inp.loan.loan_id), task_queue=queue
             )
-            await handle.execute_update(
+            await update_view(
+                handle,
                 c.UPDATE_CLOSE,
                 c.CloseInput(reason=c.CloseReason.RECALLED, notes="lender recall", actor=admin),
-                result_type=c.CaseView,
             )
             assert (await handle.result()).stage is Stage.CLOSED
     query = f"TaskQueue = '{queue}' AND ExecutionStatus = 'Completed'"

@@ -27,6 +27,7 @@ from sandbox import SandboxConfig, create_sandbox_app
 from sandbox.testing import WebhookRecorder, serve
 from tests import factories
 from tests.test_activities import FROM, SID, TOKEN, seed_case
+from tests.workflow.helpers import update_view
 from workers.run import run_worker
 from workflows.case import CollectionCase
 
@@ -82,7 +83,7 @@ async def wait_for(
 
 
 async def update(handle: Handle, name: str, arg: object) -> c.CaseView:
-    view: c.CaseView = await handle.execute_update(name, arg, result_type=c.CaseView)
+    view: c.CaseView = await update_view(handle, name, arg)
     return view
 
 
@@ -113,6 +114,8 @@ async def drive_scenario_2(handle: Handle) -> None:
         c.ScheduleVisitInput(at=at, collectors=visit.collectors, actor=OPERATOR),
     )
     await wait_for(handle, lambda v: v.visits[-1].reminder_sent)
+    # No outcome may be recorded before the slot begins (DESIGN §2).
+    await asyncio.sleep(max(0.0, (at - datetime.now(UTC)).total_seconds()) + 0.3)
     view = await update(
         handle,
         c.UPDATE_RECORD_VISIT,

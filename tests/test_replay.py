@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from temporalio.client import WorkflowHistory
 from typer.testing import CliRunner
 
 from audit.replay import directory_histories, history_from_file, replay_histories
+from audit.timeline import history_run_id
 from cli.audit import app
 from models.settings import get_settings
 from tests.altered_case import TimerFirstCase
@@ -35,13 +37,24 @@ async def test_a_non_deterministic_change_is_caught_and_named() -> None:
     histories = directory_histories(HISTORIES)
     summary = await replay_histories(histories, workflows=[TimerFirstCase])
     assert summary.replayed == len(histories) and summary.passed == 0
+    first_sends = {history_run_id(h): _first_send(h) for h in histories}
     for failure in summary.failed:
         assert failure.error == "NondeterminismError"
-        # The recorded case first scheduled its read-model sync; the altered code starts a timer.
-        assert failure.event_id == 5
-        assert failure.event_type == "ACTIVITY_TASK_SCHEDULED (activity sync_case)"
+        # The recorded case scheduled its first SMS; the altered code starts a timer there.
+        sent = first_sends[failure.run_id]
+        assert failure.event_id == sent
+        assert failure.event_type == "ACTIVITY_TASK_SCHEDULED (activity send_sms)"
         assert "Nondeterminism" in failure.message
-        assert "event 5 (ACTIVITY_TASK_SCHEDULED" in failure.describe()
+        assert f"event {sent} (ACTIVITY_TASK_SCHEDULED" in failure.describe()
+
+
+def _first_send(history: WorkflowHistory) -> int:
+    return next(
+        e.event_id
+        for e in history.events
+        if e.HasField("activity_task_scheduled_event_attributes")
+        and e.activity_task_scheduled_event_attributes.activity_type.name == "send_sms"
+    )
 
 
 def test_cli_replays_a_directory_of_histories() -> None:

@@ -15,6 +15,7 @@ PASSTHROUGH_MODULES = (
     "workflows.localtime",
     "workflows.compliance",
     "workflows.installments",
+    "workflows.core",
     "phonenumbers",
     "pydantic",
     "pydantic_core",

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Response
 from temporalio.client import Client, WorkflowHistory
 
-from api import metrics
+from api import late_payments, metrics
 from api.amounts import check_places
 from api.auth import Action
 from api.case_ops import read_case, run_update
@@ -78,6 +78,12 @@ _ACTION_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+def case_out(view: c.CaseView, viewer: Actor) -> CaseOut:
+    """The case as the viewer may act on it: ``allowed_actions`` for the viewer's role only."""
+    allowed = {k: v for k, v in view.allowed_actions.items() if k == viewer.role.value}
+    return CaseOut.model_validate({**view.model_dump(), "allowed_actions": allowed})
+
+
 def _actor(action: Action) -> Any:
     return Depends(require(action))
 
@@ -104,7 +110,7 @@ async def _act(
         metrics.ACTIONS.labels(action.value, str(err.status_code)).inc()
         raise
     metrics.ACTIONS.labels(action.value, "200").inc()
-    return CaseOut.model_validate(view.model_dump())
+    return case_out(view, inp.actor)
 
 
 # ---------------------------------------------------------------- reads
@@ -140,11 +146,14 @@ async def get_case(
     loan_id: LoanId,
     actor: Annotated[Actor, _actor(Action.READ_CASE)],
     client: TemporalClientDep,
+    state: StateDep,
 ) -> CaseOut:
-    """The ``state`` query of an open case; the final state of a closed one.
-    Roles: operator, supervisor, auditor."""
-    view = await read_case(client, case_id_for(loan_id))
-    return CaseOut.model_validate(view.model_dump())
+    """The ``state`` query of an open case; the final state of a closed one, with any
+    payment that came after it ended. Roles: operator, supervisor, auditor."""
+    view = await late_payments.final_view(
+        state.database, case_id_for(loan_id), await read_case(client, case_id_for(loan_id))
+    )
+    return case_out(view, actor)
 
 
 @router.get(
@@ -295,7 +304,19 @@ async def record_payment(
     supervisor with a ``receipt_ref``."""
     inp = to_input(body, c.PaymentInput, actor)
     key = idempotency_key or f"ref:{body.payment_ref}"
-    return await _act(state, client, loan_id, Action.PAYMENT, c.UPDATE_PAYMENT, inp, key)
+    try:
+        return await _act(state, client, loan_id, Action.PAYMENT, c.UPDATE_PAYMENT, inp, key)
+    except ApiError as err:
+        # Money is never refused: a payment for a finished case is stored and answered.
+        if err.status_code != 409 or state.database is None:
+            raise
+        case_id = case_id_for(loan_id)
+        view = await read_case(client, case_id)
+        if not view.terminal:
+            raise
+        await late_payments.record(state.database, case_id, inp)
+        final = await late_payments.final_view(state.database, case_id, view)
+        return case_out(final, actor)
 
 
 @router.post(

@@ -3,6 +3,9 @@ unknown cases, 409 saying how a closed case ended, and safe retries."""
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime, timedelta
+
 from tests.api.conftest import ApiHarness
 
 PAID_AT = "2026-11-30T10:00:00+08:00"
@@ -47,8 +50,8 @@ async def test_action_that_does_not_fit_the_stage_gets_the_cases_sentence(
     )
     assert response.status_code == 409
     assert response.json() == {
-        "detail": "Cannot schedule a visit: the case is in stage 'reminding', and this is only "
-        "possible in stage 'visit'."
+        "detail": "Cannot schedule visits: the case is in stage 'reminding'; this is possible "
+        "in: visit."
     }
 
 
@@ -79,10 +82,15 @@ async def test_visit_flow_through_the_api(api: ApiHarness) -> None:
     """Visit stage: confirm with two collectors, record 'met' → negotiating; a plan → follow_up."""
     loan_id = await api.open_case(strategy="straight-to-visit")
     state = await api.wait_for(loan_id, lambda s: s["stage"] == "visit" and s["visits"])
-    at = state["visits"][0]["proposed_at"]
-    scheduled = await api.post("operator", f"/v1/cases/{loan_id}/visits", {"at": at})
+    # A time agreed on the phone, a few seconds out: no outcome may come before the slot.
+    slot = datetime.now(UTC) + timedelta(seconds=3)
+    body = {"at": slot.isoformat(), "collectors": state["visits"][0]["collectors"]}
+    scheduled = await api.post("operator", f"/v1/cases/{loan_id}/visits", body)
     assert scheduled.status_code == 200, scheduled.text
     assert scheduled.json()["visits"][0]["scheduled_by"]["id"] == "operator-1"
+    early = await api.post("operator", f"/v1/cases/{loan_id}/visits/outcome", {"outcome": "met"})
+    assert early.status_code == 409 and "before it" in early.json()["detail"]
+    await asyncio.sleep(max(0.0, (slot - datetime.now(UTC)).total_seconds()) + 0.5)
     met = await api.post("operator", f"/v1/cases/{loan_id}/visits/outcome", {"outcome": "met"})
     assert met.status_code == 200 and met.json()["stage"] == "negotiating"
     plan = {

@@ -42,7 +42,7 @@ async def test_reminders_ivr_promise_payment_resolved(api: ApiHarness) -> None:
     final = (await api.get("auditor", f"/v1/cases/{loan_id}")).json()
     assert final["stage"] == "resolved" and final["balance"] == "0.00"
     assert [h["stage"] for h in final["stage_history"]] == ["reminding", "follow_up", "resolved"]
-    assert api.stand_ins.sent[-1].key == f"{case_id}/thank-you"
+    assert api.stand_ins.sent[-1].key == f"{case_id}/g1/thank-you"
 
     entries = (await api.get("auditor", f"/v1/cases/{loan_id}/history")).json()["entries"]
     assert [e["kind"] for e in entries if e["source"] == "signal"] == ["ivr_response"]

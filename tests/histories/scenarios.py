@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
@@ -31,6 +32,12 @@ CaseHandle = WorkflowHandle[CollectionCase, c.CaseView]
 
 async def state(handle: CaseHandle) -> c.CaseView:
     return await handle.query(CollectionCase.state)
+
+
+async def update_view(handle: CaseHandle, name: str, arg: Any) -> c.CaseView:
+    """Run an update (it answers a compact receipt) and read the view it left."""
+    await handle.execute_update(name, arg, result_type=c.UpdateReceipt)
+    return await state(handle)
 
 
 async def advance_until(
@@ -121,26 +128,25 @@ async def through_visit(env: WorkflowEnvironment, handle: CaseHandle) -> c.CaseV
         limit=timedelta(days=40),
     )
     visit = view.visits[-1]
-    await handle.execute_update(
-        c.UPDATE_SCHEDULE_VISIT,
-        c.ScheduleVisitInput(at=visit.proposed_at, actor=OPERATOR),
-        result_type=c.CaseView,
+    await update_view(
+        handle, c.UPDATE_SCHEDULE_VISIT, c.ScheduleVisitInput(at=visit.proposed_at, actor=OPERATOR)
     )
     await advance_until(env, handle, lambda v: v.visits[-1].reminder_sent)
     now = await env.get_current_time()
     if visit.proposed_at > now:
         await env.sleep(visit.proposed_at - now + timedelta(hours=1))
-    met: c.CaseView = await handle.execute_update(
+    met: c.CaseView = await update_view(
+        handle,
         c.UPDATE_RECORD_VISIT,
         c.RecordVisitInput(outcome=c.VisitOutcome.MET, notes="met at home", actor=OPERATOR),
-        result_type=c.CaseView,
     )
     assert met.stage is Stage.NEGOTIATING
     return met
 
 
 async def agree_plan(handle: CaseHandle, count: int, frequency_days: int = 30) -> c.CaseView:
-    view: c.CaseView = await handle.execute_update(
+    view: c.CaseView = await update_view(
+        handle,
         c.UPDATE_NEGOTIATION,
         c.NegotiationInput(
             reason=c.DefaultReason.UNEMPLOYMENT,
@@ -150,7 +156,6 @@ async def agree_plan(handle: CaseHandle, count: int, frequency_days: int = 30) -
             plan=c.PlanTerms(count=count, frequency_days=frequency_days, first_due_in_days=7),
             actor=OPERATOR,
         ),
-        result_type=c.CaseView,
     )
     assert view.stage is Stage.FOLLOW_UP, view.stage
     return view
@@ -180,7 +185,7 @@ async def pay_plan(
             actor=SYSTEM,
         )
         if inst.index % 2:
-            await handle.execute_update(c.UPDATE_PAYMENT, payment, result_type=c.CaseView)
+            await update_view(handle, c.UPDATE_PAYMENT, payment)
         else:
             await handle.signal(c.SIGNAL_PAYMENT, payment)
 
@@ -226,10 +231,10 @@ async def scenario_broken_to_legal(
     if view.days_past_due < legal_min:
         # Too early: the validator refuses, and a refused update leaves no trace in history.
         with pytest.raises(WorkflowUpdateFailedError) as refused:
-            await handle.execute_update(c.UPDATE_ESCALATION, legal, result_type=c.CaseView)
+            await update_view(handle, c.UPDATE_ESCALATION, legal)
         assert "days past due" in str(refused.value.cause)
     await advance_until(env, handle, lambda v: v.days_past_due >= legal_min)
-    await handle.execute_update(c.UPDATE_ESCALATION, legal, result_type=c.CaseView)
+    await update_view(handle, c.UPDATE_ESCALATION, legal)
     result = await run_to_end(env, handle)
     assert result.stage is Stage.LEGAL, result.stage
     assert result.legal_reference

@@ -10,7 +10,7 @@ from temporalio.client import WorkflowHandle
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from models.case import QUERY_STATE, CaseView
+from models.case import QUERY_STATE, CaseView, UpdateReceipt
 from models.common import Stage
 
 
@@ -61,3 +61,9 @@ async def advance_to_stage(
     **kwargs: timedelta,
 ) -> CaseView:
     return await advance_until(env, handle, lambda v: v.stage is stage, **kwargs)
+
+
+async def update_view(handle: WorkflowHandle[Any, Any], name: str, arg: Any) -> CaseView:
+    """Run an update (it answers a compact receipt) and read the case view it left."""
+    await handle.execute_update(name, arg, result_type=UpdateReceipt)
+    return await state(handle)

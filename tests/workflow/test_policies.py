@@ -19,6 +19,7 @@ from tests.stand_ins import StandIns, running_workers
 from tests.workflow.helpers import advance_to_stage, advance_until, state
 from tests.workflow.test_scenarios import (
     OPERATOR,
+    SUPERVISOR,
     _refusal,
     agree_plan,
     pay,
@@ -72,7 +73,7 @@ async def test_hardship_pause_blocks_contact_then_reminders_resume(
         )
         later = stand_ins.sent[1:]
         assert all(s.at >= pause_end for s in later)
-        assert later[0].key.split("/", 1)[1].startswith("reminder-")  # the cadence resumed
+        assert later[0].key.rsplit("/", 1)[1].startswith("reminder-")  # the cadence resumed
 
 
 async def test_dispute_pauses_all_contact_until_resolved(
@@ -136,11 +137,9 @@ async def test_cease_contact_stops_all_remote_contact(
             c.UPDATE_CEASE_CONTACT,
             c.CeaseContactInput(reason="letter from lawyer", actor=OPERATOR),
         )
-        view = await advance_until(
-            time_env,
-            handle,
-            lambda v: v.stage is Stage.VISIT and bool(v.visits) and v.visits[-1].proposal_sent,
-        )
+        # No visit either (DESIGN §2: visits are contact): the case goes to a supervisor.
+        view = await advance_to_stage(time_env, handle, Stage.ESCALATED)
+        assert not view.visits
         assert len(other.sent) == 1
         blocked = [r for r in view.contact_log if r.outcome is c.ContactOutcome.BLOCKED]
         assert {r.purpose for r in blocked} >= {f"reminder-{i}" for i in range(1, 5)}
@@ -159,15 +158,15 @@ async def test_action_out_of_stage_is_refused_and_leaves_no_trace(
             c.RecordVisitInput(outcome=c.VisitOutcome.MET, actor=OPERATOR),
         )
         assert refused == (
-            "Cannot record a visit outcome: the case is in stage 'reminding', and this is only "
-            "possible in stage 'visit'."
+            "Cannot record visit outcomes: the case is in stage 'reminding'; this is possible "
+            "in: visit."
         )
+        # Negotiation is open at any stage now (DESIGN §2); a supervisor's escalation
+        # decision is not, and is refused with the stage it needs.
         refused_plan = await _refusal(
             handle,
-            c.UPDATE_NEGOTIATION,
-            c.NegotiationInput(
-                reason=c.DefaultReason.FORGOT, result=c.NegotiationResult.REFUSAL, actor=OPERATOR
-            ),
+            c.UPDATE_ESCALATION,
+            c.EscalationInput(decision=c.EscalationDecision.WRITE_OFF, actor=SUPERVISOR),
         )
         assert "stage 'reminding'" in refused_plan
         assert await state(handle) == before

@@ -9,7 +9,15 @@ from models.common import SYSTEM_ACTOR, Actor, Stage
 from models.strategy import Strategy
 from workflows.core import effects as fx
 from workflows.core import stages
-from workflows.core.state import CONTACTS_KEPT, NOTES_KEPT, PAYMENTS_KEPT, CaseState, Visit
+from workflows.core.state import (
+    CONTACTS_KEPT,
+    NOTES_KEPT,
+    PAYMENTS_KEPT,
+    STAGES_KEPT,
+    CaseState,
+    StageMove,
+    Visit,
+)
 
 
 class IllegalMove(RuntimeError):
@@ -63,6 +71,8 @@ class CaseBase:
             raise IllegalMove(f"{previous.value} -> {stage.value} is not in the stage table")
         self.s.stage = stage
         self.s.stage_entered_at = now
+        self.s.stage_history.append(StageMove(at=now, stage=stage, reason=reason, actor=actor))
+        del self.s.stage_history[:-STAGES_KEPT]
         self.s.stage_deadline = None
         self.s.contact_retry_at = None
         kind = "closed" if stage.terminal else "stage"

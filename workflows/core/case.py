@@ -9,6 +9,7 @@ from models.common import Actor, Channel, Stage
 from workflows.core import clock
 from workflows.core import effects as fx
 from workflows.core.commitments import Commitments
+from workflows.core.compliance import Verdict
 
 
 class Case(Commitments):
@@ -38,6 +39,11 @@ class Case(Commitments):
             self.emit(fx.LegalHandoff(approved_by=actor))
         elif stage in (Stage.RESOLVED, Stage.SETTLED):
             # A receipt is not collection: it may go now, inside the window, unless opted out.
-            decision = self.contact(Channel.SMS, "thank-you", "thank_you", now, transactional=True)
-            if decision.verdict.value != "send":
-                self.event("receipt", f"no receipt sent now: {decision.reason or 'deferred'}", now)
+            self.send_receipt(now)
+
+    def send_receipt(self, now: datetime) -> None:
+        """The thank-you: now if the gate allows; deferred, the case waits for it to go."""
+        s = self.s
+        decision = self.contact(Channel.SMS, "thank-you", "thank_you", now, transactional=True)
+        s.receipt_due = decision.verdict is Verdict.DEFER
+        s.contact_retry_at = decision.until if s.receipt_due else None

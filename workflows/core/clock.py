@@ -41,6 +41,11 @@ def dpd(s: CaseState, strategy: Strategy, now: datetime) -> int:
     return int((now - s.opened_at).total_seconds() // strategy.day_seconds)
 
 
+def dpd_reached(s: CaseState, strategy: Strategy, n: int) -> datetime:
+    """The instant the loan becomes ``n`` days past due."""
+    return anchor(s, strategy) + days(strategy, n)
+
+
 def due_at(s: CaseState, strategy: Strategy, now: datetime, n: int) -> tuple[datetime, date]:
     """A commitment due ``n`` days out: the end of that local day, or now + n strategy days."""
     if real_days(strategy):

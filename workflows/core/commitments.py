@@ -25,7 +25,7 @@ class Commitments(Contacts):
         """A new agreement replaces what was still pending (not broken: superseded)."""
         for item in self.s.commitments:
             if item.status == "pending":
-                item.status = "replaced"
+                item.status = "kept" if self.kept(item) else "replaced"
         keep = self.s.commitments[-COMMITMENTS_KEPT:]
         for item in self.s.commitments[:-COMMITMENTS_KEPT]:
             self.event("archived_commitment", f"commitment {item.no} {item.status}", now)
@@ -71,6 +71,8 @@ class Commitments(Contacts):
                     plan_no=self.s.plan_seq,
                     index=index,
                     count=count,
+                    every=every,
+                    agreed_at=now,
                 )
             )
         self.s.commitments.extend(items)
@@ -93,14 +95,16 @@ class Commitments(Contacts):
         label = f"commitment {item.no} ({item.kind}, {money(item.amount)} due {item.due_date})"
         if self.kept(item):
             item.status = "kept"
-            self.event("kept", f"{label} kept", now)
+            self.event("kept", f"{label} kept", now, commitment=item.kind)
             return
         item.status = "broken"
         for later in self.s.commitments:  # a broken installment ends its plan
             if later.status == "pending" and later.plan_no == item.plan_no:
                 later.status = "replaced"
         self.s.broken_count += 1
-        self.event("broken", f"{label} broken", now, broken=str(self.s.broken_count))
+        self.event(
+            "broken", f"{label} broken", now, broken=str(self.s.broken_count), commitment=item.kind
+        )
         if self.s.broken_count >= self.strategy.follow_up.broken_to_escalate:
             self.enter(Stage.ESCALATED, f"{label} broken; {self.s.broken_count} in all", now)
         elif item.kind == "ivr":

@@ -61,7 +61,30 @@ class Contacts(Pauses):
         """Contact now if the gate says send; otherwise return its answer (defer or block)."""
         decision = self.gate(channel, now, transactional)
         if decision.verdict is compliance.Verdict.BLOCK:
-            self.log_skipped(channel, step, now, decision.reason)
+            self.log_skipped(channel, step, now, decision.reason, ContactOutcome.BLOCKED)
+        if decision.verdict is compliance.Verdict.DEFER:
+            self.s.contacts.append(
+                Contact(
+                    key=self.key(step),
+                    channel=channel,
+                    step=step,
+                    at=now,
+                    outcome=ContactOutcome.DEFERRED,
+                    reason=decision.reason,
+                    until=decision.until,
+                )
+            )
+            until = decision.until.isoformat() if decision.until else "?"
+            self.event(
+                "contact",
+                f"{channel.value} {step}: deferred until {until} ({decision.reason})",
+                now,
+                channel=channel.value,
+                step=step,
+                outcome=ContactOutcome.DEFERRED.value,
+                reason=decision.reason,
+                until=until,
+            )
         if decision.verdict is not compliance.Verdict.SEND:
             return decision
         key = self.key(step)
@@ -87,21 +110,43 @@ class Contacts(Pauses):
                 extra=extra or {},
             )
         )
-        self.event("contact", f"{channel.value} {step}: sent", now, channel=channel.value)
+        self.event(
+            "contact",
+            f"{channel.value} {step}: sent",
+            now,
+            channel=channel.value,
+            step=step,
+            outcome=ContactOutcome.SENT.value,
+        )
         return decision
 
-    def log_skipped(self, channel: Channel, step: str, now: datetime, why: str) -> None:
+    def log_skipped(
+        self,
+        channel: Channel,
+        step: str,
+        now: datetime,
+        why: str,
+        outcome: ContactOutcome = ContactOutcome.SKIPPED,
+    ) -> None:
         self.s.contacts.append(
             Contact(
                 key=self.key(step),
                 channel=channel,
                 step=step,
                 at=now,
-                outcome=ContactOutcome.SKIPPED,
+                outcome=outcome,
                 reason=why,
             )
         )
-        self.event("contact", f"{channel.value} {step}: not sent ({why})", now)
+        self.event(
+            "contact",
+            f"{channel.value} {step}: not sent ({why})",
+            now,
+            channel=channel.value,
+            step=step,
+            outcome=outcome.value,
+            reason=why,
+        )
 
     def log_manual(
         self, channel: Channel, connected: bool, at: datetime, actor: Actor, what: str
@@ -120,18 +165,29 @@ class Contacts(Pauses):
                 manual=True,
             )
         )
-        self.event("contact", f"operator {channel.value} logged: {what}", at, actor)
+        self.event(
+            "contact",
+            f"operator {channel.value} logged: {what}",
+            at,
+            actor,
+            channel=channel.value,
+            step=f"manual-{n}",
+            outcome=outcome.value,
+        )
 
     def report_contact(
         self, key: str, outcome: ContactOutcome, sid: str | None, connected: bool
-    ) -> None:
-        """The shell hands back what a contact activity (or a provider callback) reported."""
+    ) -> Contact | None:
+        """The shell hands back what a contact activity (or a provider callback) reported;
+        the record when its outcome changed."""
         for record in reversed(self.s.contacts):
             if record.key == key or (sid is not None and record.provider_sid == sid):
+                changed = record.outcome is not outcome
                 record.outcome = outcome
                 record.provider_sid = sid or record.provider_sid
                 record.connected = record.connected or connected
-                return
+                return record if changed else None
+        return None
 
     def set_opt_out(
         self, channel: Channel, out: bool, why: str, now: datetime, actor: Actor = SYSTEM_ACTOR

@@ -24,8 +24,8 @@ from decimal import Decimal
 from typing import Any
 
 from models.actions import ActionName
-from models.case import ContactOutcome
-from models.common import Actor, Borrower, Channel, Loan, Stage
+from models.case import CaseInput, ContactOutcome, money_str
+from models.common import SYSTEM_ACTOR, Actor, Borrower, Channel, Loan, Stage
 from models.strategy import Strategy
 from workflows.core import effects as fx
 from workflows.core.actions.registry import CASE_ACTIONS, Allowed, allowed_actions
@@ -67,6 +67,47 @@ def start(
     return Case(state, strategy)
 
 
+def from_input(inp: CaseInput, case_id: str, now: datetime) -> tuple[Case, list[fx.Effect]]:
+    """The case a workflow run starts with (new, or carried by continue-as-new) and the event
+    that opens the run's record."""
+    strategy = inp.strategy
+    if inp.carried_state is not None:
+        case = resume(CaseState.model_validate(inp.carried_state.model_dump()), strategy)
+        summary = f"run {case.s.run_number} continues"
+        return case, [fx.Event("continued", summary, now, SYSTEM_ACTOR)]
+    case = start(
+        case_id,
+        inp.loan,
+        inp.borrower,
+        strategy,
+        now,
+        generation=inp.generation,
+        do_not_contact=frozenset(inp.do_not_contact),
+    )
+    summary = f"case opened on strategy {strategy.id} v{strategy.version}"
+    details = {
+        "amount_overdue": money_str(inp.loan.amount_overdue),
+        "strategy": f"{strategy.id}/{strategy.version}",
+    }
+    return case, [fx.Event("opened", summary, now, SYSTEM_ACTOR, details)]
+
+
+def metric(event: fx.Event) -> tuple[str, dict[str, str]] | None:
+    """The worker counter an event bumps, with bounded labels."""
+    d = event.details
+    if event.kind in ("stage", "closed"):
+        return "collectflow_stage_transitions", {"stage": d.get("target", "")}
+    if event.kind == "payment":
+        return "collectflow_payments", {}
+    if event.kind == "contact" and "outcome" in d:
+        return "collectflow_contacts", {"channel": d.get("channel", ""), "outcome": d["outcome"]}
+    if event.kind == "opened":
+        return "collectflow_workflow_cases_opened", {
+            "strategy": d.get("strategy", "").split("/")[0]
+        }
+    return None
+
+
 def resume(state: CaseState, strategy: Strategy) -> Case:
     """The next run after continue-as-new: the carried state, whole."""
     state.run_number += 1
@@ -74,7 +115,8 @@ def resume(state: CaseState, strategy: Strategy) -> Case:
 
 
 def finished(case: Case) -> bool:
-    return case.s.stage.terminal
+    """Closed, with nothing left to send (a receipt deferred to the window keeps it running)."""
+    return case.s.stage.terminal and not case.s.receipt_due
 
 
 def validate(case: Case, name: ActionName, inp: Any, actor: Actor, now: datetime) -> None:

@@ -13,8 +13,14 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from models.case import CloseReason, ContactOutcome, VisitOutcome
-from models.common import Actor, Borrower, Channel, Loan, Stage
+from models.case import (
+    CloseReason,
+    ContactOutcome,
+    DefaultReason,
+    NegotiationResult,
+    VisitOutcome,
+)
+from models.common import SYSTEM_ACTOR, Actor, Borrower, Channel, Loan, Stage
 
 ZERO = Decimal("0")
 NOTES_KEPT = 50
@@ -23,6 +29,8 @@ PAYMENTS_KEPT = 50
 PAYMENT_REFS_KEPT = 1_000  # redelivery detection reaches further back than the records
 COMMITMENTS_KEPT = 60
 SIDS_KEPT = 200
+STAGES_KEPT = 40
+NEGOTIATIONS_KEPT = 20
 
 
 class Contact(BaseModel):
@@ -36,6 +44,7 @@ class Contact(BaseModel):
     transactional: bool = False  # a receipt: not collection, so the caps do not bind it
     provider_sid: str | None = None
     reason: str = ""
+    until: datetime | None = None  # deferred: when the gate will allow it
 
 
 class Payment(BaseModel):
@@ -60,8 +69,11 @@ class Commitment(BaseModel):
     plan_no: int | None = None
     index: int = 1
     count: int = 1
+    every: int = 0  # days between installments
+    agreed_at: datetime | None = None
     status: Literal["pending", "kept", "broken", "replaced"] = "pending"
     reminded: bool = False
+    reminded_at: datetime | None = None
 
 
 class Visit(BaseModel):
@@ -71,11 +83,14 @@ class Visit(BaseModel):
     proposed_by_borrower: datetime | None = None
     accepted: datetime | None = None
     scheduled_at: datetime | None = None
+    scheduled_by: Actor | None = None
     collectors: list[str] = Field(default_factory=list)
     outcome: VisitOutcome | None = None
     proposal_sent: bool = False
     reminder_sent: bool = False
     alert_at: datetime | None = None
+    staffing_asked: bool = False  # collectors requested; the proposal waits for the answer
+    staffing_known: bool = False
 
 
 class ChangeRequest(BaseModel):
@@ -87,6 +102,23 @@ class ChangeRequest(BaseModel):
     corrected_amount: Decimal | None = None
     reason: str = ""
     status: Literal["pending", "approved", "declined"] = "pending"
+
+
+class StageMove(BaseModel):
+    at: datetime
+    stage: Stage
+    reason: str
+    actor: Actor
+
+
+class NegotiationNote(BaseModel):
+    at: datetime
+    actor: Actor
+    reason: DefaultReason
+    result: NegotiationResult
+    monthly_income: Decimal | None = None
+    essential_expenses: Decimal | None = None
+    notes: str = ""
 
 
 class Note(BaseModel):
@@ -148,6 +180,13 @@ class CaseState(BaseModel):
     alerts_sent: int = 0
     handled_sids: list[str] = Field(default_factory=list)
     run_number: int = 1
+    stage_history: list[StageMove] = Field(default_factory=list)
+    negotiations: list[NegotiationNote] = Field(default_factory=list)
+    negotiations_count: int = 0
+    callback_requested_at: datetime | None = None
+    legal_reference: str | None = None
+    event_seq: int = 0  # numbers the read model's events across runs
+    receipt_due: bool = False  # resolved at night: the thank-you waits for the window
 
 
 def open_state(
@@ -180,4 +219,7 @@ def open_state(
         locale=borrower.locale,
         consent=consent,
         opted_out=sorted(do_not_contact),
+        stage_history=[
+            StageMove(at=now, stage=Stage.REMINDING, reason="case opened", actor=SYSTEM_ACTOR)
+        ],
     )

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from models.common import Channel, Stage
-from workflows.core import clock, compliance, visits
+from workflows.core import clock, compliance, localtime, visits
 from workflows.core import effects as fx
 from workflows.core.case import Case
+from workflows.core.state import Commitment
 
 MAX_STEPS = 32  # stage moves cascade (a late-opened case skips reminders); bounded all the same
 
@@ -27,6 +28,9 @@ class Wait:
 def on_timer(case: Case, now: datetime) -> list[fx.Effect]:
     """Do everything that is due at ``now``; the effects include a ``Timer`` for the next wait."""
     case.settle_time(now)
+    s = case.s
+    if s.receipt_due and (s.contact_retry_at is None or now >= s.contact_retry_at):
+        case.send_receipt(now)
     for _ in range(MAX_STEPS):
         if not case.open or case.paused(now) or not _step(case, now):
             break
@@ -89,6 +93,13 @@ def _reminding(case: Case, now: datetime) -> bool:
     return True
 
 
+def check_at(case: Case, item: Commitment) -> datetime:
+    """When a commitment is judged: some days after it fell due, or after its reminder if the
+    contact rules held the reminder back past the due date (the borrower gets the same time)."""
+    since = max(item.due_at, item.reminded_at or item.due_at)
+    return since + clock.days(case.strategy, case.strategy.follow_up.check_after_days)
+
+
 def _follow_up(case: Case, now: datetime) -> bool:
     rules = case.strategy.follow_up
     item = case.open_commitment()
@@ -101,7 +112,9 @@ def _follow_up(case: Case, now: datetime) -> bool:
     if not item.reminded and now >= item.due_at - clock.days(
         case.strategy, rules.reminder_lead_days
     ):
-        step = f"commitment-{item.no}-reminder"
+        step = f"promise-{item.no}-reminder"
+        if item.kind == "installment":
+            step = f"plan-{item.plan_no}-installment-{item.index}-reminder"
         template = "installment_reminder" if item.kind == "installment" else "promise_reminder"
         extra = {"amount": str(item.amount), "date": item.due_date.isoformat()}
         if item.kind == "installment":
@@ -109,18 +122,26 @@ def _follow_up(case: Case, now: datetime) -> bool:
         decision = case.contact(Channel.SMS, step, template, now, extra=extra)
         if not deferred(case, decision):
             return False
-        item.reminded = True
+        item.reminded, item.reminded_at = True, now
         return True
-    if now >= item.due_at + clock.days(case.strategy, rules.check_after_days):
+    if now >= check_at(case, item):
         case.settle_commitment(item, now)
         return True
     return False
 
 
+def _in_window(case: Case, when: datetime) -> datetime:
+    """Aim a contact's timer where the gate will allow it, not where it would defer."""
+    if not clock.real_days(case.strategy):
+        return when
+    rules = case.strategy.compliance
+    return localtime.next_window_open(when, case.s.timezone, rules.window_start, rules.window_end)
+
+
 def next_wait(case: Case, now: datetime) -> Wait:
     s = case.s
     if not case.open:
-        return Wait(None, "closed")
+        return Wait(s.contact_retry_at, "receipt") if s.receipt_due else Wait(None, "closed")
     if s.dispute_open:
         return Wait(None, "dispute_resolution")
     if s.hardship_until is not None and now < s.hardship_until:
@@ -141,11 +162,14 @@ def next_wait(case: Case, now: datetime) -> Wait:
         item = case.open_commitment()
         if item is None:
             return Wait(now, "commitments_done")
+        if case.kept(item):  # paid: settle it now rather than at the check
+            return Wait(now, "commitment_kept")
         lead = clock.days(case.strategy, case.strategy.follow_up.reminder_lead_days)
         if not item.reminded and item.due_at - lead > now:
-            return Wait(item.due_at - lead, "commitment_reminder")
-        check = clock.days(case.strategy, case.strategy.follow_up.check_after_days)
-        return Wait(item.due_at + check, "commitment_check")
+            return Wait(_in_window(case, item.due_at - lead), "commitment_reminder")
+        return Wait(check_at(case, item), "commitment_check")
     if s.escalation_alerted == "entry":
         return Wait(s.stage_deadline, "supervisor_decision")
-    return Wait(None, "supervisor_decision")
+    # Wake once when legal action becomes possible: the case's days past due are fresh then.
+    legal = clock.dpd_reached(s, case.strategy, case.strategy.escalation.legal_min_dpd)
+    return Wait(legal if legal > now else None, "supervisor_decision")

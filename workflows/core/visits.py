@@ -49,8 +49,11 @@ def visit_step(case: Case, now: datetime) -> bool:
         case.emit(
             fx.AssignCollectors(visit.visit_no, s.region, day, case.strategy.visit.collectors)
         )
+        visit.staffing_asked = True
         case.event("visit", f"visit {visit.visit_no}: {len(visit.offered)} slots offered", now)
         return True
+    if visit.staffing_asked and not visit.staffing_known:
+        return False  # the proposal names who comes: wait for the assignment's answer
     if not visit.proposal_sent:
         slots = ", ".join(localtime.describe(t, s.timezone) for t in visit.offered)
         decision = case.contact(
@@ -111,6 +114,8 @@ def visit_wait(case: Case, now: datetime) -> Wait:
     from workflows.core.timers import Wait
 
     visit = case.current_visit()
+    if visit is not None and visit.staffing_asked and not visit.staffing_known:
+        return Wait(None, "collectors")  # the assignment's answer wakes the case
     if visit is None or not visit.proposal_sent or case.s.cease_contact:
         return Wait(now, "visit_next")
     if visit.scheduled_at is None:

@@ -13,6 +13,7 @@ from tests.factories import borrower, default_strategy, loan
 from workflows.core import effects as fx
 from workflows.core.actions.registry import CASE_ACTIONS
 from workflows.core.case import Case
+from workflows.core.results import collectors_result
 from workflows.core.state import open_state
 from workflows.core.timers import on_timer
 
@@ -42,6 +43,9 @@ def run_until(case: Case, until: datetime, start: datetime = OPENED) -> list[fx.
     now, out = start, []
     for _ in range(500):
         effects = on_timer(case, now)
+        for asked in [e for e in effects if isinstance(e, fx.AssignCollectors)]:
+            # as the shell does: the assignment activity answers with two collectors
+            effects += collectors_result(case, asked.visit_no, ["F-1", "F-2"], "", now)
         out += effects
         timer = next(e for e in reversed(effects) if isinstance(e, fx.Timer))
         if timer.until is None or timer.until > until:

@@ -32,6 +32,7 @@ from workflows.core import compliance, localtime, stages
 from workflows.core import effects as fx
 from workflows.core.actions.registry import CASE_ACTIONS
 from workflows.core.refusal import Refusal
+from workflows.core.results import collectors_result
 from workflows.core.state import CONTACTS_KEPT, NOTES_KEPT, PAYMENTS_KEPT, Contact
 from workflows.core.timers import next_wait, on_timer
 
@@ -100,6 +101,9 @@ class CoreMachine(RuleBasedStateMachine):
                 self.archived_refs.add(e.details["payment_ref"])
         for record in s.contacts:
             self.contacts[record.key + record.at.isoformat()] = record
+        for asked in [e for e in out if isinstance(e, fx.AssignCollectors)]:
+            # as the shell does: the assignment activity answers (here, always two collectors)
+            self.effects(collectors_result(self.case, asked.visit_no, ["F-1", "F-2"], "", self.now))
 
     def call(self, name: N, inp: Any, actor: Actor) -> None:
         action = CASE_ACTIONS[name]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from models.common import TERMINAL_STAGES, Stage
@@ -37,3 +39,8 @@ def test_a_move_outside_the_table_is_a_bug_the_core_refuses() -> None:
     with pytest.raises(IllegalMove):
         case.enter(Stage.LEGAL, "no", OPENED)
     assert case.s.stage is Stage.REMINDING
+
+
+def test_the_readme_shows_the_table_as_it_is() -> None:
+    readme = (Path(__file__).parents[3] / "README.md").read_text("utf-8")
+    assert f"```mermaid\n{stages.render_mermaid()}\n```" in readme

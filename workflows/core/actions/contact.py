@@ -81,7 +81,8 @@ class InboundMessage(ActionDef[c.InboundMessage]):
                 book(case, visit, slot, actor, now)
         else:
             case.s.notes.append(Note(at=now, actor=actor, text=f"borrower wrote: {inp.text}"))
-            case.event("note", "borrower wrote a message", now, actor)
+            # The text is for the worklist and the case page (the read model holds it).
+            case.event("note", f"borrower wrote: {inp.text}", now, actor, sid=inp.provider_sid)
 
 
 # "V2" or "拜访2" accepts the second offered slot: a keyword no opt-in or opt-out word resembles.
@@ -115,6 +116,7 @@ class IvrResponse(ActionDef[c.IvrResponse]):
             if s.stage is not Stage.FOLLOW_UP:
                 case.enter(Stage.FOLLOW_UP, "borrower promised to pay (IVR key 1)", now)
         elif inp.digits == "2":
+            s.callback_requested_at = now
             case.event("callback", "borrower asked for a call back (IVR key 2)", now)
 
 
@@ -137,5 +139,16 @@ class ContactStatus(ActionDef[c.ContactStatusEvent]):
         outcome = c.ContactOutcome.ANSWERED if answered else STATUS.get(status)
         if status == "completed" and not answered:
             outcome = c.ContactOutcome.UNANSWERED
-        if outcome is not None:
-            case.report_contact("", outcome, inp.provider_sid, connected=answered)
+        if outcome is None:
+            return
+        record = case.report_contact("", outcome, inp.provider_sid, connected=answered)
+        if record is not None:
+            case.event(
+                "contact",
+                f"{record.channel.value} {record.step}: provider status {status}",
+                now,
+                step=record.step,
+                status=status,
+                outcome=outcome.value,
+                sid=inp.provider_sid,
+            )

@@ -19,6 +19,8 @@ class Payment(ActionDef[c.PaymentInput]):
     name = ActionName.PAYMENT
 
     def check(self, case: Case, inp: c.PaymentInput, actor: Actor, now: datetime) -> None:
+        if case.has_payment(inp.payment_ref):
+            return  # the same payment again: accepted, counted once
         self.available(case, actor, now)
         if actor.role is Role.SUPERVISOR and not inp.receipt_ref:
             raise Refusal("receipt_needed")
@@ -44,12 +46,12 @@ class OverdueUpdate(ActionDef[c.OverdueUpdateInput]):
         s = case.s
         if inp.currency != s.currency:
             raise Refusal("currency", got=inp.currency, currency=s.currency)
-        if s.as_of is not None and inp.as_of < s.as_of:
+        if s.as_of is not None and inp.as_of is not None and inp.as_of < s.as_of:
             raise Refusal("stale", as_of=inp.as_of.isoformat(), known=s.as_of.isoformat())
 
     def run(self, case: Case, inp: c.OverdueUpdateInput, actor: Actor, now: datetime) -> None:
         s = case.s
-        s.as_of = inp.as_of
+        s.as_of = inp.as_of or s.as_of
         changed = []
         for field, label in (("phone", "phone"), ("timezone", "time zone"), ("region", "region")):
             new = getattr(inp, field)

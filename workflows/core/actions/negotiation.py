@@ -12,6 +12,7 @@ from workflows.core import clock, installments
 from workflows.core.actions.base import ActionDef
 from workflows.core.case import Case
 from workflows.core.refusal import Refusal
+from workflows.core.state import NEGOTIATIONS_KEPT, NegotiationNote
 
 R = c.NegotiationResult
 
@@ -51,6 +52,26 @@ def _first_days(case: Case, terms: c.PlanTerms, now: datetime) -> int:
     return clock.days_until(case.s, now, terms.first_due) if terms.first_due else 0
 
 
+def record_negotiation(case: Case, inp: c.NegotiationInput, actor: Actor, now: datetime) -> None:
+    s = case.s
+    s.negotiations_count += 1
+    s.negotiations.append(
+        NegotiationNote(
+            at=now,
+            actor=actor,
+            reason=inp.reason,
+            result=inp.result,
+            monthly_income=inp.monthly_income,
+            essential_expenses=inp.essential_expenses,
+            notes=inp.notes,
+        )
+    )
+    del s.negotiations[:-NEGOTIATIONS_KEPT]
+    summary = f"negotiation {s.negotiations_count}: reason {inp.reason.value}, "
+    summary += f"result {inp.result.value}"
+    case.event("negotiation", summary, now, actor, reason=inp.reason.value, result=inp.result.value)
+
+
 class Negotiation(ActionDef[c.NegotiationInput]):
     name = ActionName.NEGOTIATION
 
@@ -70,9 +91,7 @@ class Negotiation(ActionDef[c.NegotiationInput]):
             raise Refusal("dispute_state", why="A dispute is already open on this case.")
 
     def run(self, case: Case, inp: c.NegotiationInput, actor: Actor, now: datetime) -> None:
-        case.event(
-            "negotiation", f"reason {inp.reason.value}, result {inp.result.value}", now, actor
-        )
+        record_negotiation(case, inp, actor, now)
         if inp.result is R.PROMISE and inp.promise:
             days = promise_days(case, inp.promise, now)
             case.add_promise(inp.promise.amount, days, "promise", actor, now)

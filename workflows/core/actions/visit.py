@@ -41,6 +41,7 @@ def book(case: Case, visit: Visit, slot: datetime, actor: Actor, now: datetime) 
     visit.accepted = slot
     if len(set(visit.collectors)) >= case.strategy.visit.collectors:
         visit.scheduled_at = slot
+        visit.scheduled_by = actor
         visit.reminder_sent = False
         case.event("visit", f"visit {visit.visit_no} booked for {slot.isoformat()}", now, actor)
     else:
@@ -130,6 +131,7 @@ class VisitOutcome(ActionDef[c.RecordVisitInput]):
     def run(self, case: Case, inp: c.RecordVisitInput, actor: Actor, now: datetime) -> None:
         visit = _visit(case)
         visit.outcome = inp.outcome
+        case.s.contact_retry_at = None  # a reminder deferred for this visit is moot now
         case.event("visit", f"visit {visit.visit_no} outcome: {inp.outcome.value}", now, actor)
         if inp.outcome is c.VisitOutcome.MET:
             case.enter(Stage.NEGOTIATING, "met the borrower", now, actor)
@@ -143,6 +145,7 @@ def collectors_assigned(case: Case, visit_no: int, agents: list[str], now: datet
     visit = case.current_visit()
     if visit is None or visit.visit_no != visit_no:
         return
+    visit.staffing_known = True
     visit.collectors = list(dict.fromkeys(agents))
     case.s.assigned_agents = list(visit.collectors)
     case.event("visit", f"visit {visit_no}: {len(agents)} collectors assigned", now)
