@@ -72,15 +72,13 @@ async def test_supervisor_decides_from_the_escalation_queue(
 
 
 # The portfolio: stages and payments, and the figures a person works out from them.
-SEEDED = {
-    "cases": [
-        ("reminding", "CNY", "default", ["100.50", "200.00"]),
-        ("reminding", "CNY", "gentle", []),
-        ("escalated", "USD", "default", ["50.00"]),
-        ("resolved", "CNY", "gentle", ["1000.00"]),
-    ],
-    "promises": ["kept", "kept", "broken", "pending"],
-}
+SEEDED_CASES: list[tuple[str, str, str, list[str]]] = [
+    ("reminding", "CNY", "default", ["100.50", "200.00"]),
+    ("reminding", "CNY", "gentle", []),
+    ("escalated", "USD", "default", ["50.00"]),
+    ("resolved", "CNY", "gentle", ["1000.00"]),
+]
+SEEDED_PROMISES = ["kept", "kept", "broken", "pending"]
 EXPECTED_STAGES = {"reminding": "2", "escalated": "1", "resolved": "1", "visit": "0"}
 EXPECTED_RECOVERED = {"CNY": "1300.50", "USD": "50.00"}
 EXPECTED_KEPT = "67% kept (2 kept, 1 broken)"
@@ -90,26 +88,57 @@ async def _seed(site: Site) -> None:
     now = datetime.now(UTC)
     async with site.database.session() as session:
         case_ids = []
-        for n, (stage, currency, strategy, payments) in enumerate(SEEDED["cases"]):
+        for n, (stage, currency, strategy, payments) in enumerate(SEEDED_CASES):
             tag = uuid.uuid4().hex[:8]
-            borrower = Borrower(id=f"B-{tag}", name="x", phone="+8613800138000",
-                                timezone="Asia/Shanghai", region=site.region)  # fmt: skip
-            loan = Loan(loan_id=f"L-{tag}", borrower_id=borrower.id, currency=currency,
-                        amount_overdue=Decimal("500"), outstanding_balance=Decimal("900"),
-                        due_date=date(2026, 11, 1), strategy_id=strategy)  # fmt: skip
-            case = Case(case_id=case_id_for(loan.loan_id), loan_id=loan.loan_id,
-                        stage=Stage(stage), amount_overdue=Decimal("500"), balance=Decimal("500"),
-                        currency=currency, strategy_id=strategy, strategy_version=1)  # fmt: skip
+            borrower = Borrower(
+                id=f"B-{tag}",
+                name="x",
+                phone="+8613800138000",
+                timezone="Asia/Shanghai",
+                region=site.region,
+            )
+            loan = Loan(
+                loan_id=f"L-{tag}",
+                borrower_id=borrower.id,
+                currency=currency,
+                amount_overdue=Decimal("500"),
+                outstanding_balance=Decimal("900"),
+                due_date=date(2026, 11, 1),
+                strategy_id=strategy,
+            )
+            case = Case(
+                case_id=case_id_for(loan.loan_id),
+                loan_id=loan.loan_id,
+                stage=Stage(stage),
+                amount_overdue=Decimal("500"),
+                balance=Decimal("500"),
+                currency=currency,
+                strategy_id=strategy,
+                strategy_version=1,
+            )
             for row in (borrower, loan, case):  # in foreign-key order
                 session.add(row)
                 await session.flush()
             case_ids.append(case.case_id)
             for i, amount in enumerate(payments):
-                session.add(Payment(payment_ref=f"p-{tag}-{i}", case_id=case.case_id,
-                                    amount=Decimal(amount), paid_at=now - timedelta(days=n)))  # fmt: skip
-        for seq, status in enumerate(SEEDED["promises"], start=1):
-            session.add(Promise(case_id=case_ids[0], seq=seq, due_date=date(2026, 11, seq),
-                                amount=Decimal("10"), status=DueStatus(status)))  # fmt: skip
+                session.add(
+                    Payment(
+                        payment_ref=f"p-{tag}-{i}",
+                        case_id=case.case_id,
+                        amount=Decimal(amount),
+                        paid_at=now - timedelta(days=n),
+                    )
+                )
+        for seq, status in enumerate(SEEDED_PROMISES, start=1):
+            session.add(
+                Promise(
+                    case_id=case_ids[0],
+                    seq=seq,
+                    due_date=date(2026, 11, seq),
+                    amount=Decimal("10"),
+                    status=DueStatus(status),
+                )
+            )
         await session.commit()
 
 
