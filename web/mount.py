@@ -15,6 +15,7 @@ from starlette.types import Scope
 
 from activities.db import Database
 from models.settings import Settings
+from web import auditing, evidence
 from web.docs import docs_router
 from web.pages import STATIC_DIR, WebState, build_environment, render
 from web.routes import audit, auth, cases, home, people, supervisor, today
@@ -22,6 +23,13 @@ from web.security import CookieSigner
 from web.session import Forbidden, LoginRequired, anonymous_csrf, optional_person
 
 YEAR_SECONDS = 365 * 24 * 3600
+# The screens' uploads, allowed past the API's small body cap (each route checks its own
+# limit inside, with a sentence): an evidence file plus its form, an export zip.
+FORM_OVERHEAD = 256 * 1024
+UPLOAD_LIMITS = {
+    r"/today/[A-Za-z0-9._-]+/evidence": evidence.MAX_BYTES + FORM_OVERHEAD,
+    r"/audit/verify": auditing.MAX_ZIP_BYTES + FORM_OVERHEAD,
+}
 
 
 class VersionedStatic(StaticFiles):

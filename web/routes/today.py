@@ -182,10 +182,6 @@ async def add_evidence(request: Request, found: Collector, loan_id: LoanId) -> R
 
 
 async def _evidence(request: Request, found: Any, loan_id: str) -> Response:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > evidence.MAX_BYTES + 64 * 1024:
-        mb = str(evidence.MAX_BYTES // (1024 * 1024))
-        return _answer(request, found, loan_id, 413, "today.evidence_big", params={"mb": mb})
     await check_csrf(request, found.csrf_token)
     form = await request.form()  # parsed once by the CSRF check; the file is in it
     upload = form.get("file")
