@@ -62,6 +62,8 @@ async def test_supervisor_decides_from_the_escalation_queue(
     assert "60" in sentence, sentence  # the strategy's minimum days past due for legal action
     await screenshot(page, "escalations-refused-desktop-en")
     assert (await read_case(client, case_id_for(loan_id))).stage is Stage.ESCALATED
+    chosen = page.locator(f"#esc-{loan_id} select[name=decision]")
+    assert await chosen.input_value() == "legal"  # the refused choice stays, to be changed
     await page.locator(f"#esc-{loan_id} select[name=decision]").select_option("write_off")
     await page.locator(f"#esc-{loan_id} button[type=submit]").click()
     await page.wait_for_selector("p.notice")

@@ -47,7 +47,7 @@ async def _queue_page(
     return render(
         request, "escalations.html", user=found.user, csrf=found.csrf_token, status=status,
         rows=rows, decisions=DECISIONS, new_ref=lambda: uuid.uuid4().hex,
-        **{"loan": None, "refusal": None, "notice": None, **values},
+        **{"loan": None, "refusal": None, "notice": None, "sent": {}, **values},
     )  # fmt: skip
 
 
@@ -85,7 +85,9 @@ async def decide(
     inp = _input(form, found)
     if isinstance(inp, str):
         sentence = Translator(language(request, found.user))(inp)
-        return await _queue_page(request, found, status=422, loan=loan_id, refusal=sentence)
+        return await _queue_page(
+            request, found, status=422, loan=loan_id, refusal=sentence, sent=form
+        )
     ref = form.get("ref", "")
     api: AppState = request.app.state.collectflow
     try:
@@ -97,11 +99,14 @@ async def decide(
         )  # fmt: skip
     except ApiError as err:
         return await _queue_page(
-            request, found, status=err.status_code, loan=loan_id, refusal=str(err.detail)
-        )
+            request, found, status=err.status_code, loan=loan_id, refusal=str(err.detail),
+            sent=form,
+        )  # fmt: skip
     except RequestValidationError as err:
         sentence = "; ".join(str(e.get("msg", "")) for e in err.errors())
-        return await _queue_page(request, found, status=422, loan=loan_id, refusal=sentence)
+        return await _queue_page(
+            request, found, status=422, loan=loan_id, refusal=sentence, sent=form
+        )
     return RedirectResponse(f"/escalations?done={inp.decision.value}", status_code=303)
 
 
