@@ -104,4 +104,14 @@ async def test_an_outcome_queued_offline_is_recorded_exactly_once(
     await screenshot(page, "today-refused-phone-en")
     view = await read_case(client, case_id_for(loan_id))
     assert [v.outcome.value if v.outcome else None for v in view.visits] == ["met"]
+
+    # Logging out drops the kept day and the queue (Clear-Site-Data): borrowers' details.
+    await page.click("form[action='/logout'] button")
+    await page.wait_for_url(f"{live_site.url}/login")
+    for _ in range(50):
+        if await page.evaluate("caches.keys().then(k => k.length)") == 0:
+            break
+        await asyncio.sleep(0.1)
+    assert await page.evaluate("caches.keys()") == []
+    assert await page.evaluate("localStorage.getItem('cf-today-queue')") is None
     assert guard.outside == []

@@ -37,17 +37,29 @@
     }
   }
 
+  // The token of the session this page belongs to: an outcome queued before a new login
+  // goes with the new session's token, not the one it was queued with.
+  function currentToken() {
+    const field = document.querySelector("form[action='/logout'] input[name=csrf]");
+    return field ? field.value : "";
+  }
+
   async function sendOne(item) {
+    const body = new URLSearchParams(item.body);
+    if (currentToken()) body.set("csrf", currentToken());
     let response;
     try {
       response = await fetch(item.url, {
-        method: "POST", credentials: "same-origin", body: item.body,
+        method: "POST", credentials: "same-origin", body: body.toString(),
         headers: { "Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json" },
       });
     } catch (e) { return "wait"; }  // no network, or the answer was lost: send again later
     if (response.status >= 500 || response.status === 429) return "wait";
-    let answer = {};
-    try { answer = await response.json(); } catch (e) { answer = {}; }
+    // Sent to the login form (the session ended): nothing was recorded; keep it for later.
+    if (response.redirected) return "wait";
+    let answer = null;
+    try { answer = await response.json(); } catch (e) { answer = null; }
+    if (answer === null) return response.ok ? "wait" : { ok: false, sentence: "HTTP " + response.status };
     const fields = Object.values(answer.fields || {}).join(" ");
     return { ok: response.ok, sentence: [answer.sentence || "", fields].join(" ").trim() };
   }
