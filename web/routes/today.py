@@ -69,7 +69,7 @@ async def _day_page(request: Request, found: Any, *, status: int = 200, **values
         visits=visits, plan_options={v.loan_id: _plans(request, v) for v in visits},
         open_for_outcome=fieldday.open_for_outcome, new_ref=lambda: uuid.uuid4().hex,
         today=fieldday.day_bounds(now, found.user.timezone)[0].strftime("%Y-%m-%d"),
-        **{"loan": None, "errors": {}, "refusal": None, "notice": None, **values},
+        **{"loan": None, "errors": {}, "refusal": None, "notice": None, "sent": {}, **values},
     )  # fmt: skip
 
 
@@ -118,9 +118,12 @@ async def _guarded(request: Request, found: Any, work: Any) -> Response:
         response: Response = await work
         return response
     except _Rerender as again:
+        # The form as sent (parsed once already), so the collector corrects rather than retypes.
+        sent = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+        sent.pop("csrf", None)
         return await _day_page(
             request, found, status=again.status, loan=again.loan, refusal=again.refusal,
-            errors=again.errors,
+            errors=again.errors, sent=sent,
         )  # fmt: skip
 
 
