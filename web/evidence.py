@@ -9,6 +9,7 @@ sentence.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 from dataclasses import dataclass
@@ -80,13 +81,19 @@ async def store(upload: UploadFile, data_dir: Path) -> Stored:
     kind, media_type, ext = found
     sha = digest.hexdigest()
     folder = data_dir / "evidence" / sha[:2]
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{sha}.{ext}"
-    if not path.exists():  # content-addressed: an existing file already holds these bytes
-        temporary = folder / f".{sha}.{os.getpid()}.part"
-        temporary.write_bytes(data)
-        temporary.replace(path)
+    await asyncio.to_thread(_write_once, folder, path, data)
     return Stored(sha, size, kind, media_type, path)
+
+
+def _write_once(folder: Path, path: Path, data: bytes) -> None:
+    """Write under a temporary name, then rename: a reader never sees half a file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if path.exists():  # content-addressed: an existing file already holds these bytes
+        return
+    temporary = folder / f".{path.name}.{os.getpid()}.part"
+    temporary.write_bytes(data)
+    temporary.replace(path)
 
 
 def evidence_note(stored: Stored, visit_no: int | None) -> str:
