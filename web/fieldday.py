@@ -95,4 +95,7 @@ async def the_day(db: Database, agent_id: str, zone: str, now: datetime) -> list
 
 
 def open_for_outcome(visit: DayVisit) -> bool:
-    return visit.outcome is None and visit.stage == Stage.VISIT.value
+    """Still to record: the outcome, or after "met" the terms (if the case refused them)."""
+    if visit.outcome is None:
+        return visit.stage == Stage.VISIT.value
+    return visit.outcome == "met" and visit.stage == Stage.NEGOTIATING.value

@@ -22,7 +22,7 @@ from api.case_ops import read_case, run_update
 from api.deps import AppState
 from api.errors import ApiError
 from models import case as c
-from models.common import Actor, case_id_for
+from models.common import Actor, Stage, case_id_for
 
 REF_PATTERN = re.compile(r"^[A-Za-z0-9-]{8,64}$")
 
@@ -42,6 +42,23 @@ def recorded(view: c.CaseView, ref: str) -> set[str]:
     if any(mark in n.text for n in view.notes):
         found.add("note")
     return found
+
+
+def met_awaiting_terms(view: c.CaseView) -> bool:
+    """The last visit met the borrower and the case waits for the negotiation's result: an
+    outcome whose terms were refused is completed by sending the terms again."""
+    last = view.visits[-1] if view.visits else None
+    met = last is not None and last.outcome is c.VisitOutcome.MET
+    return met and view.stage is Stage.NEGOTIATING
+
+
+def _met_is_there(view: c.CaseView, outcome: Outcome, done: set[str]) -> bool:
+    """ "met" with terms, and the case has "met" already: sending the terms again completes
+    an outcome whose terms were refused, or the terms are there too (a resend of it)."""
+    last_met = bool(view.visits) and view.visits[-1].outcome is c.VisitOutcome.MET
+    if outcome.outcome is not c.VisitOutcome.MET or outcome.negotiation is None or not last_met:
+        return False
+    return met_awaiting_terms(view) or "negotiation" in done
 
 
 @dataclass(frozen=True)
@@ -75,6 +92,8 @@ async def record_outcome(
     refuse(actor, Action.VISIT_OUTCOME)
     view = await read_case(client, case_id_for(loan_id))
     done = recorded(view, outcome.ref)
+    if _met_is_there(view, outcome, done):
+        done.add("visit")
     wanted = {"visit"} | ({"negotiation"} if outcome.negotiation else set())
     if wanted <= done:
         return view, True

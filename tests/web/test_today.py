@@ -79,3 +79,46 @@ async def test_collector_records_met_with_a_plan_and_a_photo(
     stored = live_site.settings.data_dir / "evidence"
     assert [p.read_bytes() for p in stored.rglob("*.jpg")] == [PHOTO]
     assert guard.outside == []
+
+
+async def test_terms_the_case_refuses_are_sent_again_after_met(
+    live_site: LiveSite, dev_env: WorkflowEnvironment, open_page: OpenPage
+) -> None:
+    """ "met" with a promise beyond the strategy's window: the case takes "met" and refuses the
+    promise with its sentence; the card still offers the form, and a promise within the window
+    completes the outcome — one visit outcome, one negotiation."""
+    client = dev_env.client
+    zone = factories.open_window_zone()
+    me, my_agent = await collector_in(live_site, zone, locale="zh-CN")
+    _, partner_agent = await collector_in(live_site, zone)
+    loan_id = await live_site.open_case(zone, strategy="straight-to-visit")
+    at = soon(4)
+    await book(live_site, client, loan_id, at, [my_agent, partner_agent])
+    page, guard = await open_page("phone", "zh-CN")
+    await log_in(page, live_site, me)
+    await page.wait_for_url(f"{live_site.url}/")
+    await page.goto(f"{live_site.url}/today")
+    await until_begun(at)
+
+    async def promise(days: str) -> None:
+        card = page.locator(f"#visit-{loan_id}")
+        await card.locator("summary").click()
+        await card.locator("select[name=outcome]").select_option("met")
+        await card.locator("select[name=reason]").select_option("forgot")
+        await card.locator("select[name=result]").select_option("promise")
+        await card.locator("input[name=promise_amount]").fill("500")
+        await card.locator("input[name=promise_days]").fill(days)
+        await card.locator("form.outcome button[type=submit]").click()
+
+    await promise("30")  # the demo strategy's window: 14 days
+    refused = await page.wait_for_selector("#queue .refused", timeout=20_000)
+    assert refused is not None and "14" in await refused.inner_text()
+    await screenshot(page, "today-terms-refused-phone-zh-CN")
+    await page.reload()
+    await promise("5")
+    await page.wait_for_selector(f"#visit-{loan_id} .tag.sent", timeout=20_000)
+    view = await read_case(client, case_id_for(loan_id))
+    assert [v.outcome.value if v.outcome else None for v in view.visits] == ["met"]
+    assert [n.result.value for n in view.negotiations] == ["promise"]
+    assert view.stage.value == "follow_up" and view.promises[-1].amount == 500
+    assert guard.outside == []

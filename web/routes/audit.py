@@ -6,7 +6,7 @@ which only reads the file it is given. Export records its head (as the API's exp
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import RedirectResponse, Response
@@ -82,7 +82,7 @@ async def audit_case(
 
 
 @router.get("/audit/{loan_id}/export.zip")
-async def export(request: Request, found: Annotated[Person, Auditors], loan_id: LoanId) -> Any:
+async def export(request: Request, found: Annotated[Person, Auditors], loan_id: LoanId) -> Response:
     if not allowed(found.user.role, Action.EXPORT_CASE):
         raise Forbidden("forbidden.role")
     api = _api(request)

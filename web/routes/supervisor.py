@@ -25,6 +25,7 @@ from api.errors import ApiError
 from models import case as c
 from models.common import Role, case_id_for
 from web import charts, supervise
+from web.accounts import SessionUser
 from web.i18n import Translator
 from web.outcomes import REF_PATTERN
 from web.pages import language, render, web_state
@@ -38,7 +39,7 @@ DECISIONS = tuple(d.value for d in c.EscalationDecision)
 
 
 async def _queue_page(
-    request: Request, found: Any, *, status: int = 200, **values: Any
+    request: Request, found: SessionUser, *, status: int = 200, **values: Any
 ) -> Response:
     state = web_state(request)
     if state.database is None:
@@ -57,7 +58,7 @@ async def escalations(request: Request, found: Annotated[Person, Supervisors]) -
     return await _queue_page(request, found, notice=done if done in DECISIONS else None)
 
 
-def _input(form: dict[str, str], found: Any) -> c.EscalationInput | str:
+def _input(form: dict[str, str], found: SessionUser) -> c.EscalationInput | str:
     """The decision, or the catalogue key of what is wrong with the form."""
     if form.get("decision") not in DECISIONS:
         return "escalations.choose"

@@ -21,6 +21,7 @@ from api.errors import ApiError
 from api.strategies import StrategyError
 from models.common import Role
 from web import evidence, fieldday, outcomes, plans
+from web.accounts import SessionUser
 from web.i18n import Translator
 from web.outcome_form import parse
 from web.pages import STATIC_DIR, language, render, web_state
@@ -32,13 +33,13 @@ NOTICES = frozenset({"today.recorded", "today.already", "today.checked_in", "tod
 FIELD_ROLES = frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN})
 
 
-async def collector(found: Person) -> Any:
+async def collector(found: Person) -> SessionUser:
     if found.user.role not in FIELD_ROLES or not found.user.agent_id:
         raise Forbidden("forbidden.role")
     return found
 
 
-Collector = Annotated[Any, Depends(collector)]
+Collector = Annotated[SessionUser, Depends(collector)]
 
 
 def _api(request: Request) -> AppState:
@@ -58,12 +59,15 @@ def _plans(request: Request, visit: fieldday.DayVisit) -> list[plans.PlanOption]
     return plans.offered_plans(visit.balance, strategy.negotiation, visit.currency)
 
 
-async def _day_page(request: Request, found: Any, *, status: int = 200, **values: Any) -> Response:
+async def _day_page(
+    request: Request, found: SessionUser, *, status: int = 200, **values: Any
+) -> Response:
     state = web_state(request)
     if state.database is None:
         raise Forbidden("forbidden.unavailable")
     now = state.clock()
-    visits = await fieldday.the_day(state.database, found.user.agent_id, found.user.timezone, now)
+    agent = found.user.agent_id or ""  # set: the collector dependency checked it
+    visits = await fieldday.the_day(state.database, agent, found.user.timezone, now)
     return render(
         request, "today.html", user=found.user, csrf=found.csrf_token, status=status,
         visits=visits, plan_options={v.loan_id: _plans(request, v) for v in visits},
@@ -91,7 +95,7 @@ async def service_worker() -> Response:
 
 
 def _answer(
-    request: Request, found: Any, loan_id: str, status: int, key: str | None,
+    request: Request, found: SessionUser, loan_id: str, status: int, key: str | None,
     sentence: str | None = None, errors: dict[str, str] | None = None,
     params: dict[str, str] | None = None,
 ) -> Response:  # fmt: skip
@@ -113,7 +117,7 @@ class _Rerender(Exception):
         self.status, self.loan, self.refusal, self.errors = status, loan, refusal, errors
 
 
-async def _guarded(request: Request, found: Any, work: Any) -> Response:
+async def _guarded(request: Request, found: SessionUser, work: Any) -> Response:
     try:
         response: Response = await work
         return response
@@ -132,7 +136,7 @@ async def outcome(request: Request, found: Collector, loan_id: LoanId) -> Respon
     return await _guarded(request, found, _outcome(request, found, loan_id))
 
 
-async def _outcome(request: Request, found: Any, loan_id: str) -> Response:
+async def _outcome(request: Request, found: SessionUser, loan_id: str) -> Response:
     form = await check_csrf(request, found.csrf_token)
     parsed = parse(form)
     if parsed.outcome is None:
@@ -156,7 +160,7 @@ async def check_in(request: Request, found: Collector, loan_id: LoanId) -> Respo
     return await _guarded(request, found, _check_in(request, found, loan_id))
 
 
-async def _check_in(request: Request, found: Any, loan_id: str) -> Response:
+async def _check_in(request: Request, found: SessionUser, loan_id: str) -> Response:
     form = await check_csrf(request, found.csrf_token)
     ref = form.get("ref", "")
     at = form.get("at", "")
@@ -184,7 +188,7 @@ async def add_evidence(request: Request, found: Collector, loan_id: LoanId) -> R
     return await _guarded(request, found, _evidence(request, found, loan_id))
 
 
-async def _evidence(request: Request, found: Any, loan_id: str) -> Response:
+async def _evidence(request: Request, found: SessionUser, loan_id: str) -> Response:
     await check_csrf(request, found.csrf_token)
     form = await request.form()  # parsed once by the CSRF check; the file is in it
     upload = form.get("file")

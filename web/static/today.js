@@ -21,15 +21,22 @@
   function show() {
     const items = load();
     box.replaceChildren();
-    box.hidden = items.length === 0;
+    box.hidden = items.length === 0 && navigator.onLine;
+    if (!navigator.onLine) {
+      const line = document.createElement("p");
+      line.className = "hint offline"; line.textContent = box.dataset.offline;
+      box.append(line);
+    }
     for (const item of items) {
       const line = document.createElement("p");
       line.className = item.state === "refused" ? "alert queued refused" : "notice queued";
       const label = item.state === "refused" ? box.dataset.refused : box.dataset.queued;
-      line.textContent = label + " · " + item.loan + (item.sentence ? " · " + item.sentence : "");
+      const kind = item.kind === "outcome" ? box.dataset.kindOutcome : box.dataset.kindCheckIn;
+      line.textContent = [label, kind, item.loan, item.sentence].filter(Boolean).join(" · ");
       if (item.state === "refused") {
         const drop = document.createElement("button");
         drop.type = "button"; drop.className = "link"; drop.textContent = "×";
+        drop.setAttribute("aria-label", box.dataset.dismiss);
         drop.addEventListener("click", () => { save(load().filter((i) => i.ref !== item.ref)); show(); });
         line.append(" ", drop);
       }
@@ -152,6 +159,7 @@
     focus(form);
   }
   window.addEventListener("online", flush);
+  window.addEventListener("offline", show);
   setInterval(flush, 15000);
   if ("serviceWorker" in navigator) navigator.serviceWorker.register("/today-sw.js", { scope: "/today" });
   show();
