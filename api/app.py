@@ -106,7 +106,9 @@ def create_app(
     app.state.collectflow = state
     errors.install(app)
     app.add_middleware(NulGuardMiddleware)  # inside the size limit: the body is whole by then
-    app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware, max_bytes=max_body_bytes, larger=web.mount.UPLOAD_LIMITS
+    )
     app.add_middleware(RequestCountMiddleware)  # added last: outermost, sees every answer
     for module in (events, cases, engagement, webhooks, health):
         app.include_router(module.router)

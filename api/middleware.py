@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -16,22 +18,36 @@ class BodyLimitMiddleware:
     """413 for a body over the limit, whether announced by Content-Length or streamed.
 
     The body is read here (it is small by definition) and handed to the app in one piece.
+    ``larger`` names the few upload routes (path patterns) allowed a bigger body, each with its
+    own cap: the screens' evidence photos and export zips.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int = MAX_BODY_BYTES,
+        larger: Mapping[str, int] | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = [(re.compile(pattern), cap) for pattern, cap in (larger or {}).items()]
+
+    def _cap(self, path: str) -> int:
+        return next(
+            (cap for pattern, cap in self.larger if pattern.fullmatch(path)), self.max_bytes
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
             await self.app(scope, receive, send)
             return
+        cap = self._cap(scope.get("path", ""))
         declared = _content_length(scope)
         if declared is None:
             await _reply(send, 400, "Content-Length is not a number")
             return
-        if declared > self.max_bytes:
-            await _reply(send, 413, self._too_large())
+        if declared > cap:
+            await _reply(send, 413, self._too_large(cap))
             return
         chunks: list[bytes] = []
         size = 0
@@ -41,8 +57,8 @@ class BodyLimitMiddleware:
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_bytes:
-                await _reply(send, 413, self._too_large())
+            if size > cap:
+                await _reply(send, 413, self._too_large(cap))
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -59,8 +75,9 @@ class BodyLimitMiddleware:
 
         await self.app(scope, replay, send)
 
-    def _too_large(self) -> str:
-        return f"request body is larger than {self.max_bytes} bytes"
+    @staticmethod
+    def _too_large(cap: int) -> str:
+        return f"request body is larger than {cap} bytes"
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -15,13 +15,21 @@ from starlette.types import Scope
 
 from activities.db import Database
 from models.settings import Settings
+from web import auditing, evidence
 from web.docs import docs_router
 from web.pages import STATIC_DIR, WebState, build_environment, render
-from web.routes import auth, cases, home, people
+from web.routes import audit, auth, cases, home, people, supervisor, today
 from web.security import CookieSigner
 from web.session import Forbidden, LoginRequired, anonymous_csrf, optional_person
 
 YEAR_SECONDS = 365 * 24 * 3600
+# The screens' uploads, allowed past the API's small body cap (each route checks its own
+# limit inside, with a sentence): an evidence file plus its form, an export zip.
+FORM_OVERHEAD = 256 * 1024
+UPLOAD_LIMITS = {
+    r"/today/[A-Za-z0-9._-]+/evidence": evidence.MAX_BYTES + FORM_OVERHEAD,
+    r"/audit/verify": auditing.MAX_ZIP_BYTES + FORM_OVERHEAD,
+}
 
 
 class VersionedStatic(StaticFiles):
@@ -43,7 +51,7 @@ def install(app: FastAPI, settings: Settings, database: Database | None) -> None
     )
     app.mount("/static", VersionedStatic(directory=STATIC_DIR), name="static")
     app.include_router(docs_router(app))
-    for module in (auth, home, cases, people):
+    for module in (auth, home, cases, people, today, supervisor, audit):
         app.include_router(module.router)
     app.add_exception_handler(LoginRequired, _to_login)
     app.add_exception_handler(Forbidden, _forbidden)

@@ -30,7 +30,7 @@ from activities.db import Database
 from models.settings import Settings
 from models.users import User
 from web.i18n import LANGUAGES, Translator, choose
-from web.screens import screens_for
+from web.screens import screens_of
 from web.security import CookieSigner
 
 WEB_DIR = Path(__file__).parent
@@ -124,7 +124,7 @@ def render(
             user=user,
             csrf=csrf,
             path=request.url.path,
-            screens_nav=screens_for(user.role) if user else (),
+            screens_nav=screens_of(user) if user else (),
             **values,
         )
     )

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from models.common import Role
+from models.users import User
 
 
 @dataclass(frozen=True)
@@ -14,22 +15,32 @@ class Screen:
     path: str
 
 
+TODAY = Screen("today", "/today")
 WORKLIST = Screen("worklist", "/worklist")
 CASES = Screen("cases", "/cases")
+ESCALATIONS = Screen("escalations", "/escalations")
+DASHBOARD = Screen("dashboard", "/dashboard")
+AUDIT = Screen("audit", "/audit")
 USERS = Screen("users", "/users")
 DOCS = Screen("docs", "/docs")
 
 SCREENS: Mapping[Role, tuple[Screen, ...]] = {
     Role.OPERATOR: (WORKLIST, CASES),
-    Role.SUPERVISOR: (WORKLIST, CASES),
-    Role.AUDITOR: (CASES,),
-    Role.ADMIN: (WORKLIST, CASES, USERS, DOCS),
+    Role.SUPERVISOR: (ESCALATIONS, DASHBOARD, WORKLIST, CASES),
+    Role.AUDITOR: (AUDIT, CASES),
+    Role.ADMIN: (WORKLIST, CASES, ESCALATIONS, DASHBOARD, USERS, DOCS),
     Role.SYSTEM: (DOCS,),
 }
 
 
 def screens_for(role: Role) -> tuple[Screen, ...]:
     return SCREENS.get(role, ())
+
+
+def screens_of(user: User) -> tuple[Screen, ...]:
+    """The role's screens; a field collector (a person with an agent record) starts at today."""
+    screens = screens_for(user.role)
+    return (TODAY, *screens) if user.agent_id else screens
 
 
 def may_open(role: Role, screen: Screen) -> bool:

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from web.pages import render
-from web.screens import screens_for
+from web.screens import screens_of
 from web.session import Person
 
 router = APIRouter(include_in_schema=False)
@@ -19,5 +19,5 @@ async def home(request: Request, found: Person) -> Response:
         "home.html",
         user=found.user,
         csrf=found.csrf_token,
-        screens=screens_for(found.user.role),
+        screens=screens_of(found.user),
     )
