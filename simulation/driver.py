@@ -129,6 +129,7 @@ class Recorder:
                 rec.escalations += 1
             if event.kind is act.CaseEventKind.CLOSED:
                 rec.terminal_day = self.day_of(event.at)
+                rec.terminal_at = event.at
 
 
 def borrower_zone(now: datetime) -> str:

@@ -68,6 +68,7 @@ class CaseRecord:
     broken: int = 0
     escalations: int = 0
     terminal_day: int | None = None
+    terminal_at: datetime | None = None
     done: dict[str, int] = field(default_factory=dict)
     refused: int = 0
     first_run_id: str | None = None

@@ -105,5 +105,6 @@ class Provider:
                 rec.escalations += 1
             if event.kind == "closed":
                 rec.terminal_day = day_of(self.start, event.at)
+                rec.terminal_at = event.at
             if target:
                 rec.stage = Stage(target)

@@ -18,7 +18,8 @@ from simulation.behaviour import (
     explained,
     parse_mix,
 )
-from simulation.driver import SimConfig, run_simulation
+from simulation.driver import run_simulation
+from simulation.model import SimConfig
 from simulation.report import build_report
 
 
