@@ -1,12 +1,11 @@
 """Fidelity: a seed's loans end alike on the pure engine and on the real workflow.
 
-PENDING (not collected: the file name does not match test_*.py). It compares the pure engine,
-which drives ``workflows/core``, with the Temporal engine, which drives ``workflows/case.py``;
-it can pass only once that workflow runs on the core (the lead's switch). On the wave-1
-workflow, 26 of 28 loans (seed 1, 60 days) already matched; the two that did not were
-``disputes`` loans whose reminders fell inside the dispute: wave 1 still placed the day-7 call
-after the dispute, the core skips the missed cadence steps. Enable by renaming the file to
-``tests/test_sim_fidelity.py``.
+The pure engine drives ``workflows/core``; the Temporal engine drives ``workflows/case.py``.
+This sample (21 loans, at least 2 of each behaviour, 100 days) matches on the wave-1
+workflow already, and must keep matching once that workflow runs on the core. Wider runs
+(``python -m simulation.fidelity``) on the wave-1 workflow still differ for some ``disputes``
+loans: wave 1 places the day-7 call after a long dispute, the core skips cadence steps that
+fell inside it.
 """
 
 from __future__ import annotations
