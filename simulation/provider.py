@@ -22,7 +22,6 @@ from workflows.core.timers import next_wait
 Effects = Sequence[fx.Effect]
 AGENTS_PER_REGION = 20  # as the Temporal engine seeds them (simulation.driver)
 CAPACITY_PER_DAY = 100
-DEFERRED = "contact_window"  # the core logs no deferral; its re-aimed wait names it
 
 
 class Provider:
@@ -31,7 +30,6 @@ class Provider:
         self.sent = 0
         self.load: dict[tuple[str, date], Counter[str]] = {}
         self.booked: dict[tuple[str, date], list[str]] = {}
-        self.retry: dict[str, datetime | None] = {}
 
     def play(self, rec: CaseRecord, case: Case, effects: Effects, now: datetime) -> fx.Timer | None:
         """Every effect, and those the results bring; the last timer the core asked for."""
@@ -41,7 +39,6 @@ class Provider:
             effect = queue.popleft()
             if isinstance(effect, fx.Timer):
                 timer = effect
-                self._deferral(rec, case)
             elif isinstance(effect, fx.Contact):
                 self._contact(rec, case, effect, now)
             elif isinstance(effect, fx.AssignCollectors):
@@ -53,13 +50,6 @@ class Provider:
                 self._count(rec, effect)
             # Alerts, legal hand-offs and do-not-contact entries change nothing a case sees.
         return timer
-
-    def _deferral(self, rec: CaseRecord, case: Case) -> None:
-        """A new retry time is a new deferral by the gate (re-aiming at the same is not)."""
-        at = case.s.contact_retry_at
-        if at is not None and self.retry.get(rec.case_id) != at:
-            rec.deferred[DEFERRED] += 1
-        self.retry[rec.case_id] = at
 
     def _contact(self, rec: CaseRecord, case: Case, effect: fx.Contact, now: datetime) -> None:
         self.sent += 1
@@ -94,9 +84,10 @@ class Provider:
             rec.paid.append((day_of(self.start, event.at), Decimal(details["amount"])))
         elif event.kind == "broken":
             rec.broken += 1
-        elif event.kind == "contact" and "channel" not in details:
-            # "sms reminder-2: not sent (reason)": the gate blocked it; the reason is the tail
-            rec.blocked[event.summary.rpartition("(")[2].rstrip(")")] += 1
+        elif event.kind == "contact" and details.get("outcome") == "skipped":
+            rec.blocked[details.get("reason", "")] += 1
+        elif event.kind == "contact" and details.get("outcome") == "deferred":
+            rec.deferred[details.get("reason", "")] += 1
         elif event.kind == "visit" and "outcome:" in event.summary:
             rec.visits_recorded += 1
         if event.kind in ("stage", "closed"):

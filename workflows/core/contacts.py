@@ -62,6 +62,18 @@ class Contacts(Pauses):
         decision = self.gate(channel, now, transactional)
         if decision.verdict is compliance.Verdict.BLOCK:
             self.log_skipped(channel, step, now, decision.reason)
+        elif decision.verdict is compliance.Verdict.DEFER:
+            # The contact log shows every gate decision (DESIGN §8), deferrals too; the state
+            # keeps only the retry time, so the read model has it from this event alone.
+            until = decision.until.isoformat() if decision.until else ""
+            self.event(
+                "contact",
+                f"{channel.value} {step}: deferred ({decision.reason})",
+                now,
+                outcome="deferred",
+                reason=decision.reason,
+                until=until,
+            )
         if decision.verdict is not compliance.Verdict.SEND:
             return decision
         key = self.key(step)
@@ -101,7 +113,13 @@ class Contacts(Pauses):
                 reason=why,
             )
         )
-        self.event("contact", f"{channel.value} {step}: not sent ({why})", now)
+        self.event(
+            "contact",
+            f"{channel.value} {step}: not sent ({why})",
+            now,
+            outcome="skipped",
+            reason=why,
+        )
 
     def log_manual(
         self, channel: Channel, connected: bool, at: datetime, actor: Actor, what: str
