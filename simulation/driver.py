@@ -1,4 +1,6 @@
-"""Run a portfolio through the real case workflow on the time-skipping server.
+"""The Temporal engine: a portfolio through the real case workflow on the time-skipping server
+(``--engine temporal``; ``simulation.shards`` runs several of these in processes, and
+``simulation.engine`` is the pure engine that drives the core directly).
 
 The real workflow and the real activities (SQLite in a temporary directory, the Twilio sandbox
 served in this event loop with callbacks off, messaging unthrottled). Borrowers and operators
