@@ -10,7 +10,7 @@ from pathlib import Path
 
 from models.settings import PROJECT_ROOT
 
-SCRIPTS = ("throughput", "lifecycle", "replay", "scale")
+SCRIPTS = ("simulate", "throughput", "lifecycle", "replay", "scale")
 RESULTS = Path(__file__).with_name("results.json")
 
 

@@ -13,7 +13,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from bench import Figures, run_main
 from simulation.behaviour import Behaviour
-from simulation.driver import CaseRecord, SimConfig, run_simulation
+from simulation.driver import run_simulation
+from simulation.model import CaseRecord, SimConfig
 
 # The history events that Temporal Cloud bills as actions (its pricing page): a run started
 # (continue-as-new included), an activity or a timer started, a signal, an update accepted, a

@@ -21,7 +21,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from bench import Figures, run_main
 from bench.lifecycle import case_runs
-from simulation.driver import CaseRecord, SimConfig, run_simulation
+from simulation.driver import run_simulation
+from simulation.model import CaseRecord, SimConfig
 
 
 async def make_corpus(directory: Path, loans: int, days: int) -> int:

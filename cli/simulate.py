@@ -1,17 +1,30 @@
-"""``collectflow simulate``: a portfolio backtest on the time-skipping server."""
+"""``collectflow simulate``: a portfolio backtest.
+
+The default engine is pure (``simulation.engine``: the case core in a discrete-event loop, no
+server); ``--engine temporal`` runs the real workflow and activities on time-skipping servers,
+``--shards N`` of them in N processes. Both give the same report shape."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 import time
+from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from models.settings import PROJECT_ROOT
+
+if TYPE_CHECKING:
+    from simulation.model import SimConfig, SimRun
+
+
+class Engine(StrEnum):
+    PURE = "pure"
+    TEMPORAL = "temporal"
 
 
 def simulate(
@@ -32,14 +45,20 @@ def simulate(
     ] = PROJECT_ROOT / "strategies",
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     chart: Annotated[Path | None, typer.Option(help="Write a PNG chart here.")] = None,
+    engine: Annotated[
+        Engine, typer.Option(help="pure: the case core in-process; temporal: the real workflow.")
+    ] = Engine.PURE,
+    shards: Annotated[
+        int, typer.Option(min=1, max=64, help="Temporal engine: processes, one server each.")
+    ] = 1,
 ) -> None:
-    """Run N loans through the real workflow and activities; report figures per strategy."""
+    """Run N loans through the case core (or the real workflow); report figures per strategy."""
     from rich.console import Console
     from rich.progress import Progress
 
     from models.strategy import StrategyError, load_strategy
     from simulation.behaviour import MixError, parse_mix
-    from simulation.driver import SimConfig, run_simulation
+    from simulation.model import SimConfig
     from simulation.report import build_report, report_table, write_chart
 
     try:
@@ -50,6 +69,9 @@ def simulate(
     except (MixError, StrategyError) as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from exc
+    if shards > 1 and engine is Engine.PURE:
+        typer.echo("--shards applies to --engine temporal; the pure engine runs in one", err=True)
+        raise typer.Exit(2)
     config = SimConfig(
         loans=loans,
         days=days,
@@ -70,9 +92,7 @@ def simulate(
     try:
         with Progress(console=err, transient=True, disable=not sys.stderr.isatty()) as progress:
             task = progress.add_task("simulating", total=days)
-            run = asyncio.run(
-                run_simulation(config, on_day=lambda day: progress.update(task, completed=day))
-            )
+            run = _run(config, engine, shards, lambda day: progress.update(task, completed=day))
     finally:
         sys.stdout.flush()
         os.dup2(stdout, 1)
@@ -84,7 +104,18 @@ def simulate(
         typer.echo(report.to_json())
     else:
         Console().print(report_table(report))
-    err.print(f"simulated {loans} loans x {days} days in {time.monotonic() - started:.1f} s")
+    took = time.monotonic() - started
+    err.print(f"simulated {loans} loans x {days} days in {took:.1f} s ({engine.value} engine)")
+
+
+def _run(config: SimConfig, engine: Engine, shards: int, on_day: Callable[[int], None]) -> SimRun:
+    if engine is Engine.PURE:
+        from simulation.engine import run_pure
+
+        return run_pure(config, on_day=on_day)
+    from simulation.shards import run_sharded
+
+    return run_sharded(config, shards, on_day=on_day)
 
 
 def register(app: typer.Typer) -> None:

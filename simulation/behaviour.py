@@ -1,7 +1,8 @@
 """Borrower behaviour models and the operator bot, as seeded pure functions.
 
-Each loan draws a :class:`Profile` from the seed and its index (``random.Random`` seeded with a
-string is stable across processes). At every observable point — once a simulated day, after the
+Each loan draws a :class:`Profile` from the seed and its loan id, one random stream per
+decision (``simulation.streams``), so the draws do not depend on the order the engine visits
+loans in. At every observable point — once a simulated day, after the
 case's read model has caught up — :func:`decide` maps the profile and an :class:`Observation`
 of the case to the actions the borrower and the operators take now. Each action carries a
 ``key``: the driver performs a key once, and tells :func:`decide` on which day it did so.
@@ -20,6 +21,7 @@ from pydantic import BaseModel
 
 from models import case as c
 from models.common import Actor, Role, Stage
+from simulation.streams import stream
 from workflows import localtime
 
 
@@ -149,28 +151,41 @@ class Profile:
     dispute_upheld: bool
 
 
-def draw_profile(seed: int, index: int, mix: Mapping[Behaviour, float]) -> Profile:
-    rng = random.Random(f"collectflow-sim:{seed}:{index}")
+def loan_id_for(seed: int, index: int) -> str:
+    """The loan id of a portfolio's ``index``-th loan: what keys its random streams."""
+    return f"SIM-{seed}-{index:05d}"
+
+
+def _pick(rng: random.Random, mix: Mapping[Behaviour, float]) -> Behaviour:
     pick = rng.random()
-    behaviour = Behaviour.UNREACHABLE
     running = 0.0
     for candidate in Behaviour:
         running += mix.get(candidate, 0.0)
         if pick < running:
-            behaviour = candidate
-            break
+            return candidate
+    return Behaviour.UNREACHABLE
+
+
+def draw_profile(seed: int, index: int, mix: Mapping[Behaviour, float]) -> Profile:
+    """Every number a loan needs, each from its own stream keyed by (seed, loan, decision), so
+    both engines, any shard and any event order draw the same ones (``simulation.streams``)."""
+    loan_id = loan_id_for(seed, index)
+
+    def rng(decision: str) -> random.Random:
+        return stream(seed, loan_id, decision)
+
     return Profile(
         index=index,
-        behaviour=behaviour,
-        amount=Decimal(rng.randrange(800, 6001)),
-        pay_after_contacts=rng.randint(1, 3),
-        delay_days=rng.randint(1, 4),
-        presses_one=rng.random() < 0.4,
-        plan_count=rng.randint(3, 6),
-        pays_first_installment=rng.random() < 0.5,
-        accepts_settlement=rng.random() < 0.5,
-        dispute_days=rng.randint(10, 30),
-        dispute_upheld=rng.random() < 0.4,
+        behaviour=_pick(rng("behaviour"), mix),
+        amount=Decimal(rng("amount").randrange(800, 6001)),
+        pay_after_contacts=rng("pay_after_contacts").randint(1, 3),
+        delay_days=rng("delay_days").randint(1, 4),
+        presses_one=rng("presses_one").random() < 0.4,
+        plan_count=rng("plan_count").randint(3, 6),
+        pays_first_installment=rng("pays_first_installment").random() < 0.5,
+        accepts_settlement=rng("accepts_settlement").random() < 0.5,
+        dispute_days=rng("dispute_days").randint(10, 30),
+        dispute_upheld=rng("dispute_upheld").random() < 0.4,
     )
 
 

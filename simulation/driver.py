@@ -1,4 +1,6 @@
-"""Run a portfolio through the real case workflow on the time-skipping server.
+"""The Temporal engine: a portfolio through the real case workflow on the time-skipping server
+(``--engine temporal``; ``simulation.shards`` runs several of these in processes, and
+``simulation.engine`` is the pure engine that drives the core directly).
 
 The real workflow and the real activities (SQLite in a temporary directory, the Twilio sandbox
 served in this event loop with callbacks off, messaging unthrottled). Borrowers and operators
@@ -22,10 +24,8 @@ import functools
 import shutil
 import sys
 import tempfile
-from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -43,20 +43,15 @@ from activities.db import Database, upgrade_database
 from models import activities as act
 from models import case as c
 from models import tables
-from models.common import Borrower, Loan, Stage, case_id_for
-from models.settings import PROJECT_ROOT, Settings
-from models.strategy import Strategy, choose_strategy, load_strategy
+from models.common import Stage
+from models.settings import Settings
+from models.strategy import Strategy
 from sandbox.app import create_sandbox_app
 from sandbox.config import quiet_config
 from sandbox.testing import serve
-from simulation.behaviour import (
-    DEFAULT_MIX,
-    Behaviour,
-    Observation,
-    Profile,
-    decide,
-    draw_profile,
-)
+from simulation import portfolio
+from simulation.behaviour import Observation, decide
+from simulation.model import CaseRecord, SimConfig, SimRun, day_of
 from workers.temporal import activity_name, build_workers
 from workflows import localtime
 
@@ -89,47 +84,6 @@ def venv_binary(name: str) -> str:
     return found
 
 
-@dataclass(frozen=True)
-class SimConfig:
-    loans: int = 1000
-    days: int = 180
-    seed: int = 1
-    strategy: str = "default"
-    challenger: str | None = None
-    share: float = 0.2
-    mix: dict[Behaviour, float] = field(default_factory=lambda: dict(DEFAULT_MIX))
-    strategy_dir: Path = PROJECT_ROOT / "strategies"
-    regions: int = 4
-
-
-@dataclass
-class CaseRecord:
-    """One loan as the driver knows it: its profile, what it saw and what it did."""
-
-    profile: Profile
-    loan_id: str
-    strategy: Strategy
-    due_date: date
-    projection: act.CaseProjection | None = None
-    seen: set[int] = field(default_factory=set)
-    sms_sent: int = 0
-    calls_sent: int = 0
-    contact_days: list[int] = field(default_factory=list)
-    contacts: Counter[str] = field(default_factory=Counter)
-    deferred: Counter[str] = field(default_factory=Counter)
-    blocked: Counter[str] = field(default_factory=Counter)
-    broken: int = 0
-    escalations: int = 0
-    terminal_day: int | None = None
-    done: dict[str, int] = field(default_factory=dict)
-    refused: int = 0
-    first_run_id: str | None = None
-
-    @property
-    def case_id(self) -> str:
-        return case_id_for(self.loan_id)
-
-
 class Recorder:
     """Collects the projections the workflow sends to the read model, per case."""
 
@@ -138,7 +92,7 @@ class Recorder:
         self.cases: dict[str, CaseRecord] = {}
 
     def day_of(self, at: datetime) -> int:
-        return int((at - self.start).total_seconds() // 86_400)
+        return day_of(self.start, at)
 
     def observe(self, proj: act.CaseProjection) -> None:
         rec = self.cases.get(proj.case_id)
@@ -150,6 +104,9 @@ class Recorder:
             rec.seen.add(event.seq)
             self._count(rec, event)
         rec.projection = proj
+        rec.stage = proj.stage
+        rec.paid = [(self.day_of(p.recorded_at), p.amount) for p in proj.payments]
+        rec.visits_recorded = sum(1 for v in proj.visits if v.outcome is not None)
 
     def _count(self, rec: CaseRecord, event: act.CaseEvent) -> None:
         details = event.details
@@ -174,6 +131,7 @@ class Recorder:
                 rec.escalations += 1
             if event.kind is act.CaseEventKind.CLOSED:
                 rec.terminal_day = self.day_of(event.at)
+                rec.terminal_at = event.at
 
 
 def borrower_zone(now: datetime) -> str:
@@ -240,24 +198,11 @@ DayCallback = Callable[[int], None]
 AfterRun = Callable[[WorkflowEnvironment, "list[CaseRecord]"], Awaitable[None]]
 
 
-@dataclass
-class SimRun:
-    """The raw outcome of a run: every case's record, for :mod:`simulation.report`."""
-
-    config: SimConfig
-    records: list[CaseRecord]
-    start: datetime
-
-
 async def run_simulation(
     config: SimConfig, *, on_day: DayCallback | None = None, after: AfterRun | None = None
 ) -> SimRun:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(40))  # errors only
-    strategies = {
-        name: load_strategy(name, config.strategy_dir)
-        for name in {config.strategy, config.challenger}
-        if name
-    }
+    strategies = portfolio.load_strategies(config)
     with tempfile.TemporaryDirectory(prefix="collectflow-sim-") as tmp:
         db_url = f"sqlite+aiosqlite:///{Path(tmp) / 'sim.db'}"
         await asyncio.to_thread(upgrade_database, db_url)
@@ -323,7 +268,7 @@ async def _drive(
         messaging_rate_per_second=None,
     )
     async with workers[0], workers[1]:
-        records = [_record(config, i, strategies, due) for i in range(config.loans)]
+        records = portfolio.records(config, strategies, due)
         for rec in records:
             recorder.cases[rec.case_id] = rec
         inputs = [_case_input(rec, tz, config.regions) for rec in records]
@@ -350,36 +295,13 @@ async def _drive(
         await skip(env, SETTLE)
         if after is not None:
             await after(env, records)
-    return SimRun(config=config, records=records, start=start)
-
-
-def _record(
-    config: SimConfig, index: int, strategies: dict[str, Strategy], due: date
-) -> CaseRecord:
-    profile = draw_profile(config.seed, index, config.mix)
-    loan_id = f"SIM-{config.seed}-{index:05d}"
-    name = choose_strategy(loan_id, config.strategy, config.challenger, config.share)
-    return CaseRecord(profile=profile, loan_id=loan_id, strategy=strategies[name], due_date=due)
+    return SimRun(config=config, records=records, start=start, timezone=tz, engine="temporal")
 
 
 def _case_input(rec: CaseRecord, tz: str, regions: int) -> c.CaseInput:
-    i = rec.profile.index
     return c.CaseInput(
-        loan=Loan(
-            loan_id=rec.loan_id,
-            currency="CNY",
-            amount_overdue=rec.profile.amount,
-            outstanding_balance=rec.profile.amount * 3,
-            due_date=rec.due_date,
-        ),
-        borrower=Borrower(
-            id=f"SB-{i:05d}",
-            name=f"Borrower {i}",
-            phone=f"+86138{i:08d}",
-            timezone=tz,
-            locale="zh-CN" if i % 2 else "en",
-            region=f"sim-r{i % regions}",
-        ),
+        loan=portfolio.loan_of(rec),
+        borrower=portfolio.borrower_of(rec, tz, regions),
         strategy=rec.strategy,
         messaging_task_queue=MESSAGING_QUEUE,
         search_attributes=False,  # the time-skipping server has no custom search attributes

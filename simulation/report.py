@@ -1,4 +1,5 @@
-"""Figures per strategy from a :class:`simulation.driver.SimRun`: JSON, a rich table, a chart."""
+"""Figures per strategy from a :class:`simulation.model.SimRun` (either engine): JSON, a rich
+table, a chart."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from rich.table import Table
 
 from models.common import Stage
 from simulation.behaviour import explained
-from simulation.driver import CaseRecord, SimRun
+from simulation.model import CaseRecord, SimRun
 
 ZERO = Decimal(0)
 
@@ -68,17 +69,7 @@ def _percentile(values: list[int], q: float) -> int | None:
 
 
 def _stage(rec: CaseRecord) -> Stage:
-    return rec.projection.stage if rec.projection else Stage.REMINDING
-
-
-def _paid(rec: CaseRecord, run: SimRun) -> list[tuple[int, Decimal]]:
-    if rec.projection is None:
-        return []
-    day = 86_400
-    return [
-        (int((p.recorded_at - run.start).total_seconds() // day), p.amount)
-        for p in rec.projection.payments
-    ]
+    return rec.stage
 
 
 def _stats(name: str, recs: list[CaseRecord], run: SimRun) -> StrategyStats:
@@ -86,7 +77,7 @@ def _stats(name: str, recs: list[CaseRecord], run: SimRun) -> StrategyStats:
     overdue = sum((r.profile.amount for r in recs), start=ZERO)
     by_day = [ZERO] * (run.config.days + 1)
     for rec in recs:
-        for day, amount in _paid(rec, run):
+        for day, amount in rec.paid:
             by_day[min(max(day, 0), run.config.days)] += amount
     recovered = sum(by_day, start=ZERO)
     cumulative, running = [], ZERO
@@ -105,9 +96,7 @@ def _stats(name: str, recs: list[CaseRecord], run: SimRun) -> StrategyStats:
         contacts.update(rec.contacts)
         deferred.update(rec.deferred)
         blocked.update(rec.blocked)
-    visits = sum(
-        sum(1 for v in r.projection.visits if v.outcome is not None) for r in recs if r.projection
-    )
+    visits = sum(r.visits_recorded for r in recs)
     stages = Counter(_stage(r).value for r in recs)
     return StrategyStats(
         strategy=name,

@@ -11,6 +11,15 @@ import pytest
 from models.settings import PROJECT_ROOT
 
 FIGURES: dict[str, set[str]] = {
+    "simulate": {
+        "engine",
+        "loans",
+        "days",
+        "seconds",
+        "loan_days_per_second",
+        "heap_events",
+        "recovery_rate",
+    },
     "throughput": {
         "n",
         "concurrency",
