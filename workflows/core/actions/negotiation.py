@@ -4,11 +4,12 @@ a promise, an installment plan, a hardship grace, a dispute or a refusal; and ha
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from models import case as c
 from models.actions import ActionName
 from models.common import Actor, Stage
-from workflows.core import clock, installments
+from workflows.core import affordability, clock, installments
 from workflows.core.actions.base import ActionDef
 from workflows.core.case import Case
 from workflows.core.refusal import Refusal
@@ -45,6 +46,23 @@ def check_grace(case: Case, days: int) -> None:
         )
 
 
+def means(case: Case, inp: c.NegotiationInput) -> Decimal | None:
+    """Disposable income: the figures given now, else the last ones the case learnt."""
+    s = case.s
+    if inp.monthly_income is not None and inp.essential_expenses is not None:
+        return affordability.disposable_income(inp.monthly_income, inp.essential_expenses)
+    return affordability.disposable_income(s.monthly_income, s.essential_expenses)
+
+
+def check_affordable(case: Case, inp: c.NegotiationInput, terms: c.PlanTerms) -> None:
+    rules, s = case.strategy.negotiation, case.s
+    problem = affordability.unaffordable(
+        s.balance, terms.count, terms.frequency_days, means(case, inp), rules
+    )
+    if problem:
+        raise Refusal("unaffordable", **problem.params(s.currency))
+
+
 def _first_days(case: Case, terms: c.PlanTerms, now: datetime) -> int:
     if terms.first_due_in_days is not None:
         return terms.first_due_in_days
@@ -64,12 +82,14 @@ class Negotiation(ActionDef[c.NegotiationInput]):
             problem = installments.plan_problem(s.balance, inp.plan.count, first, rules, s.currency)
             if problem:
                 raise Refusal("terms", problem=problem)
+            check_affordable(case, inp, inp.plan)
         if inp.result is R.HARDSHIP_GRACE and inp.grace_days:
             check_grace(case, inp.grace_days)
         if inp.result is R.DISPUTE and case.s.dispute_open:
             raise Refusal("dispute_state", why="A dispute is already open on this case.")
 
     def run(self, case: Case, inp: c.NegotiationInput, actor: Actor, now: datetime) -> None:
+        self._learn(case, inp)
         case.event(
             "negotiation", f"reason {inp.reason.value}, result {inp.result.value}", now, actor
         )
@@ -89,6 +109,14 @@ class Negotiation(ActionDef[c.NegotiationInput]):
             case.event("dispute", f"dispute opened: {inp.notes or 'in negotiation'}", now, actor)
         elif case.s.stage is not Stage.ESCALATED:
             case.enter(Stage.ESCALATED, "borrower refused to pay", now, actor)
+
+    @staticmethod
+    def _learn(case: Case, inp: c.NegotiationInput) -> None:
+        """Keep what the borrower told us: the next check and the scorecard read it."""
+        s = case.s
+        s.default_reason = inp.reason.value
+        if inp.monthly_income is not None and inp.essential_expenses is not None:
+            s.monthly_income, s.essential_expenses = inp.monthly_income, inp.essential_expenses
 
     @staticmethod
     def _follow_up(case: Case, why: str, actor: Actor, now: datetime) -> None:
