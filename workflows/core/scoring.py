@@ -71,7 +71,11 @@ class Score:
         return f"{self.scorecard}: score {self.score}, segment {self.segment}: {words}"
 
 
-def _bin_words(feature: Feature, index: int) -> tuple[str, str]:
+def _words(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value:f}"
+
+
+def bin_words(feature: Feature, index: int) -> tuple[str, str]:
     if index < 0:
         return "not known", "未知"
     if feature.categories:
@@ -79,8 +83,7 @@ def _bin_words(feature: Feature, index: int) -> tuple[str, str]:
         words = {key: (en, zh) for key, en, zh in spec.categories}
         values = feature.categories[index].values
         return " or ".join(words[v][0] for v in values), "或".join(words[v][1] for v in values)
-    low = feature.bins[index - 1].below if index > 0 else None
-    high = feature.bins[index].below
+    low, high = (_words(feature.bins[i].below) if i >= 0 else None for i in (index - 1, index))
     if low is None and high is not None:
         return f"under {high}", f"低于 {high}"
     if high is None:
@@ -115,7 +118,7 @@ def score(card: Scorecard, case: CaseFeatures) -> Score:
         total += points
         gap = _best(feature) - points
         if gap > 0:
-            en, zh = _bin_words(feature, index)
+            en, zh = bin_words(feature, index)
             spec = FEATURES[feature.name]
             lost.append(
                 Reason(
