@@ -130,6 +130,10 @@ class CaseState(BaseModel):
     monthly_income: Decimal | None = None
     essential_expenses: Decimal | None = None
     default_reason: str | None = None
+    # the last assessment (scorecard strategies only): what the treatment was chosen from
+    score: int | None = None
+    segment: str | None = None
+    treatment: str | None = None
     reminder_index: int = 0
     contact_retry_at: datetime | None = None  # the gate deferred the contact now due
     contacts: list[Contact] = Field(default_factory=list)

@@ -167,3 +167,27 @@ def test_a_scorecard_naming_a_protected_or_health_feature_is_refused() -> None:
     ]
     with pytest.raises(ScorecardError, match="'illness' is health data"):
         parse_scorecard(data, "x.json")
+
+
+def test_assessments_are_on_record_at_stage_boundaries_and_after_negotiation() -> None:
+    from models import case as c
+    from models.actions import ActionName as N
+    from tests.unit.core.helpers import OPERATOR, act, run_until
+    from workflows.core import effects as fx
+
+    case = new_case(segmented(), amount="3000.00")
+    effects = run_until(case, OPENED + timedelta(days=12))
+    assessed = [e for e in effects if isinstance(e, fx.Event) and e.kind == "assessment"]
+    assert assessed and assessed[0].summary.startswith("entered waiting")
+    first = assessed[0].details
+    assert first["scorecard"] == "propensity@v1" and first["segment"] == case.s.segment
+    assert first["reason_1_en"] and first["reason_1_zh"]
+    ill = c.NegotiationInput(
+        reason=c.DefaultReason.ILLNESS,
+        result=c.NegotiationResult.PROMISE,
+        promise=c.PromiseTerms(amount=Decimal("100"), due_in_days=3),
+    )
+    after = act(case, N.NEGOTIATION, ill, OPERATOR, OPENED + timedelta(days=12))
+    again = [e for e in after if isinstance(e, fx.Event) and e.kind == "assessment"]
+    assert len(again) == 1  # once per action, whether or not the stage moved
+    assert again[0].details["treatment"] == "hardship_first" == case.s.treatment

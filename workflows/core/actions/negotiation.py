@@ -90,6 +90,7 @@ class Negotiation(ActionDef[c.NegotiationInput]):
 
     def run(self, case: Case, inp: c.NegotiationInput, actor: Actor, now: datetime) -> None:
         self._learn(case, inp)
+        entered = (case.s.stage, case.s.stage_entered_at)
         case.event(
             "negotiation", f"reason {inp.reason.value}, result {inp.result.value}", now, actor
         )
@@ -109,6 +110,8 @@ class Negotiation(ActionDef[c.NegotiationInput]):
             case.event("dispute", f"dispute opened: {inp.notes or 'in negotiation'}", now, actor)
         elif case.s.stage is not Stage.ESCALATED:
             case.enter(Stage.ESCALATED, "borrower refused to pay", now, actor)
+        if (case.s.stage, case.s.stage_entered_at) == entered:  # a stage entry assessed already
+            case.assess("after negotiation", now)
 
     @staticmethod
     def _learn(case: Case, inp: c.NegotiationInput) -> None:
