@@ -23,6 +23,7 @@ class Case(Commitments):
         choice = treatments.choose(self.strategy, result.segment, hardship=hardship)
         s = self.s
         s.score, s.segment, s.treatment = result.score, result.segment, choice.path.value
+        s.hardship = hardship
         reasons = {
             f"reason_{i}_{lang}": getattr(r, lang)
             for i, r in enumerate(result.reasons, 1)

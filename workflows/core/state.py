@@ -134,6 +134,7 @@ class CaseState(BaseModel):
     score: int | None = None
     segment: str | None = None
     treatment: str | None = None
+    hardship: bool = False
     reminder_index: int = 0
     contact_retry_at: datetime | None = None  # the gate deferred the contact now due
     contacts: list[Contact] = Field(default_factory=list)

@@ -7,6 +7,7 @@ offer, never the score. Then the segment's treatment; without one, the strategy 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from models.case import DefaultReason
 from models.strategy import NegotiationRules, Strategy
@@ -39,6 +40,8 @@ def in_hardship(s: CaseState, strategy: Strategy) -> bool:
     """Illness as the reason for falling behind, or no plan the borrower can afford."""
     if s.default_reason == DefaultReason.ILLNESS.value:
         return True
+    if s.balance <= 0:
+        return False
     disposable = affordability.disposable_income(s.monthly_income, s.essential_expenses)
     if disposable is None or strategy.negotiation.affordable_share is None:
         return False
@@ -74,4 +77,34 @@ def choose(strategy: Strategy, segment: str, *, hardship: bool = False) -> Choic
         wait_days=wait,
         max_reminders=reminders,
         why=why,
+    )
+
+
+def rules_in_force(s: CaseState, strategy: Strategy) -> NegotiationRules:
+    """The negotiation bounds for this case now: its last assessment's treatment, else the
+    strategy's own (a strategy without a scorecard never assesses)."""
+    if s.segment is None:
+        return strategy.negotiation
+    return choose(strategy, s.segment, hardship=s.hardship).negotiation
+
+
+def propose_for(
+    s: CaseState,
+    strategy: Strategy,
+    *,
+    income: Decimal | None = None,
+    expenses: Decimal | None = None,
+    frequency_days: int = affordability.MONTH_DAYS,
+) -> affordability.Proposal:
+    """The calculator for a case (the console and the borrower's page ask this): figures given
+    now, else the ones the case learnt; the bounds in force for its treatment."""
+    if income is None or expenses is None:
+        income, expenses = s.monthly_income, s.essential_expenses
+    return affordability.propose(
+        s.balance,
+        affordability.disposable_income(income, expenses),
+        rules_in_force(s, strategy),
+        s.currency,
+        frequency_days=frequency_days,
+        graces_used=s.graces_used,
     )

@@ -62,3 +62,31 @@ def test_illness_or_no_affordable_plan_is_hardship_lower_income_alone_is_not() -
     assert not treatments.in_hardship(able.s, strategy)
     unknown = new_case(strategy, amount="3000.00")
     assert not treatments.in_hardship(unknown.s, strategy)
+
+
+def test_the_bounds_in_force_follow_the_last_assessment() -> None:
+    from models import case as c
+    from models.actions import ActionName as N
+    from tests.unit.core.helpers import OPENED, OPERATOR, act
+    from workflows.core.refusal import Refusal
+
+    short = Treatment(segment="hardship", path=Path.HARDSHIP_FIRST, max_installments=6)
+    strategy = segmented().model_copy(update={"treatments": (short,)})
+    case = new_case(strategy, amount="2400.00")
+    assert treatments.rules_in_force(case.s, strategy) == strategy.negotiation  # not assessed
+    case.s.default_reason = "illness"
+    case.assess("test", OPENED)
+    assert case.s.hardship and treatments.rules_in_force(case.s, strategy).max_installments == 6
+    plan = c.NegotiationInput(
+        reason=c.DefaultReason.ILLNESS,
+        result=c.NegotiationResult.INSTALLMENT_PLAN,
+        plan=c.PlanTerms(count=8, frequency_days=30, first_due_in_days=3),
+    )
+    with pytest.raises(Refusal, match="between 2 and 6"):  # 8 would fit the strategy as written
+        act(case, N.NEGOTIATION, plan, OPERATOR, OPENED)
+    # 250 a month needs 10 installments of 240; the treatment allows 6: a grace instead
+    offer = treatments.propose_for(
+        case.s, strategy, income=Decimal("2000"), expenses=Decimal("1500")
+    )
+    assert offer.kind == "hardship_grace"
+    assert treatments.propose_for(case.s, strategy).needs_income  # no figures known yet

@@ -9,7 +9,7 @@ from decimal import Decimal
 from models import case as c
 from models.actions import ActionName
 from models.common import Actor, Stage
-from workflows.core import affordability, clock, installments
+from workflows.core import affordability, clock, installments, treatments
 from workflows.core.actions.base import ActionDef
 from workflows.core.case import Case
 from workflows.core.refusal import Refusal
@@ -24,7 +24,7 @@ def promise_days(case: Case, terms: c.PromiseTerms, now: datetime) -> int:
 
 
 def check_promise(case: Case, terms: c.PromiseTerms, now: datetime) -> None:
-    rules, days = case.strategy.negotiation, promise_days(case, terms, now)
+    rules, days = treatments.rules_in_force(case.s, case.strategy), promise_days(case, terms, now)
     if not 0 <= days <= rules.promise_within_days:
         problem = f"A promise must fall within {rules.promise_within_days} days; {days} proposed."
         raise Refusal("terms", problem=problem)
@@ -34,7 +34,7 @@ def check_promise(case: Case, terms: c.PromiseTerms, now: datetime) -> None:
 
 
 def check_grace(case: Case, days: int) -> None:
-    rules = case.strategy.negotiation
+    rules = treatments.rules_in_force(case.s, case.strategy)
     why = ""
     if days > rules.max_grace_days:
         why = f"{days} days were asked"
@@ -55,7 +55,7 @@ def means(case: Case, inp: c.NegotiationInput) -> Decimal | None:
 
 
 def check_affordable(case: Case, inp: c.NegotiationInput, terms: c.PlanTerms) -> None:
-    rules, s = case.strategy.negotiation, case.s
+    rules, s = treatments.rules_in_force(case.s, case.strategy), case.s
     problem = affordability.unaffordable(
         s.balance, terms.count, terms.frequency_days, means(case, inp), rules
     )
@@ -77,7 +77,7 @@ class Negotiation(ActionDef[c.NegotiationInput]):
         if inp.result is R.PROMISE and inp.promise:
             check_promise(case, inp.promise, now)
         if inp.result is R.INSTALLMENT_PLAN and inp.plan:
-            s, rules = case.s, case.strategy.negotiation
+            s, rules = case.s, treatments.rules_in_force(case.s, case.strategy)
             first = _first_days(case, inp.plan, now)
             problem = installments.plan_problem(s.balance, inp.plan.count, first, rules, s.currency)
             if problem:
