@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -36,25 +36,59 @@ def _figures_text(figures: dict[str, float | int]) -> str:
     )
 
 
+MIN_DB_CASES = 50
+
+
+def _labelled(
+    db: str | None, cases: int, seed: int, scoring_dpd: int
+) -> tuple[list[Any], dict[str, str]]:
+    if db is None:
+        from simulation.traits import portfolio
+
+        source = {"source": "simulated portfolio (simulation/traits.py)", "seed": str(seed)}
+        return list(portfolio(cases, seed)), source
+    import asyncio
+
+    from activities.training_data import closed_cases
+
+    rows = asyncio.run(closed_cases(db, scoring_dpd))
+    labels = {r.paid for r in rows}
+    if len(rows) < MIN_DB_CASES or len(labels) < 2:
+        typer.echo(
+            f"the database has {len(rows)} closed cases open at D+{scoring_dpd} "
+            f"({'both outcomes' if len(labels) == 2 else 'one outcome only'}); training needs at "
+            f"least {MIN_DB_CASES} with both outcomes",
+            err=True,
+        )
+        raise typer.Exit(2)
+    return rows, {"source": "closed cases of the database", "scoring_dpd": str(scoring_dpd)}
+
+
 def train(
     cases: Cases = 5_000,
     seed: Seed = 1,
     held_out: HeldOut = 0.3,
+    db: Annotated[
+        str | None,
+        typer.Option(help="Train on this database's closed cases instead of a simulation."),
+    ] = None,
+    scoring_dpd: Annotated[
+        int, typer.Option(min=0, help="With --db: the scoring point, days past due.")
+    ] = 14,
     card_id: Annotated[str, typer.Option("--id", help="The scorecard's id.")] = "propensity",
     version: Annotated[int, typer.Option(min=1, help="The scorecard's version.")] = 1,
     out: Annotated[Path, typer.Option(help="Where to write the JSON.")] = DEFAULT_OUT,
     json_out: Json = False,
 ) -> None:
-    """Fit a scorecard on a simulated portfolio; print held-out KS/AUC; write the JSON."""
+    """Fit a scorecard (simulated portfolio or closed cases); print held-out KS/AUC; write it."""
     from models.scorecard import dump_scorecard
     from simulation.fit_scorecard import baseline, evaluate, fit, split
-    from simulation.traits import portfolio
 
-    train_set, test_set = split(portfolio(cases, seed), held_out, seed)
+    rows, source = _labelled(db, cases, seed, scoring_dpd)
+    train_set, test_set = split(rows, held_out, seed)
     trained = {
-        "source": "simulated portfolio (simulation/traits.py)",
-        "cases": str(cases),
-        "seed": str(seed),
+        **source,
+        "cases": str(len(rows)),
         "held_out": str(held_out),
         "label": "paid in full or settled within 90 days of the scoring point",
     }

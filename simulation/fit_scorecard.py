@@ -14,6 +14,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Protocol, TypeVar
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
@@ -29,8 +30,20 @@ from models.scorecard import (
     Scorecard,
     Segment,
 )
-from simulation.traits import SimBorrower
 from workflows.core.scoring import score
+
+
+class Labelled(Protocol):
+    """A scored case and its outcome: a simulated borrower or a closed case of the database."""
+
+    @property
+    def features(self) -> CaseFeatures: ...
+
+    @property
+    def paid(self) -> bool: ...
+
+
+L = TypeVar("L", bound=Labelled)
 
 PDO, BASE_SCORE = 20.0, 600.0
 FACTOR = PDO / math.log(2)
@@ -91,8 +104,8 @@ def _bin_feature(name: str, rows: Sequence[CaseFeatures], y: np.ndarray) -> _Bin
         known = np.array([float(v) for v in values if v is not None])
         known_y = np.array([t for v, t in zip(values, y, strict=True) if v is not None])
         edges: list[Decimal | None] = [None]
-        if len(known) >= 40 and len(set(known_y)) == 2:
-            edges = _number_bins(known, known_y, leaves=4, min_leaf=max(30, len(y) // 12))
+        if len(known) >= 20 and len(set(known_y)) == 2:
+            edges = _number_bins(known, known_y, leaves=4, min_leaf=max(10, len(y) // 12))
         binned = _Binned(name, edges, [], [], 0.0)
     count = len(binned.groups) or len(binned.edges)
     good, bad = [0] * (count + 1), [0] * (count + 1)  # the last slot: missing
@@ -136,9 +149,7 @@ def _segments(intercept_points: float) -> tuple[Segment, ...]:
     return tuple(out)
 
 
-def split(
-    borrowers: Sequence[SimBorrower], held_out: float, seed: int
-) -> tuple[list[SimBorrower], list[SimBorrower]]:
+def split(borrowers: Sequence[L], held_out: float, seed: int) -> tuple[list[L], list[L]]:
     order = list(range(len(borrowers)))
     random.Random(f"collectflow-split:{seed}").shuffle(order)
     cut = int(len(order) * (1 - held_out))
@@ -146,7 +157,7 @@ def split(
 
 
 def fit(
-    train: Sequence[SimBorrower],
+    train: Sequence[Labelled],
     card_id: str,
     version: int,
     trained: dict[str, str],
@@ -185,12 +196,12 @@ def _auc_ks(y: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
     return float(roc_auc_score(y, scores)), float(np.max(tpr - fpr))
 
 
-def baseline(train: Sequence[SimBorrower]) -> Scorecard:
+def baseline(train: Sequence[Labelled]) -> Scorecard:
     """The days-past-due-only scorecard, fitted the same way on the same cases."""
     return fit(train, "dpd-baseline", 1, {}, names=("days_past_due",))
 
 
-def evaluate(card: Scorecard, base: Scorecard, cases: Sequence[SimBorrower]) -> Figures:
+def evaluate(card: Scorecard, base: Scorecard, cases: Sequence[Labelled]) -> Figures:
     """KS and AUC of the scorecard and of the baseline, both scored by the core."""
     y = np.array([1 if b.paid else 0 for b in cases])
     scores = np.array([score(card, b.features).score for b in cases], dtype=float)
