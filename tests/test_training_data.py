@@ -72,8 +72,11 @@ def talk(
     )  # fmt: skip
 
 
+def d(month: int, day: int) -> date:
+    return date(2026, month, day)
+
+
 def rows() -> list[SQLModel]:
-    d = lambda m, day: date(2026, m, day)  # noqa: E731 - a short date for the table below
     return [
         # 1: everything before D+14 counts, nothing after it does; paid in full on 11-20
         *a_case(1, Stage.RESOLVED),
