@@ -20,7 +20,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from activities.db import Database
-from models.common import Stage
+from models.common import Channel, Stage
 from models.scorecard import CaseFeatures
 from models.tables import (
     AttemptStatus,
@@ -81,7 +81,8 @@ def _one(
         for a in tables["contacts"].get(cid, [])
         if _before(a.created_at, scoring_day) and a.status not in NOT_ATTEMPTS
     ]
-    answered = sum(1 for a in attempts if a.status is AttemptStatus.ANSWERED)
+    calls = [a for a in attempts if a.channel is Channel.CALL]  # as the core: answered calls
+    answered = sum(1 for a in calls if a.status is AttemptStatus.ANSWERED)
     dues = [
         d
         for d in [*tables["promises"].get(cid, []), *tables["installments"].get(cid, [])]
@@ -102,7 +103,7 @@ def _one(
         days_past_due=scoring_dpd,
         balance=balance,
         contact_attempts=len(attempts),
-        answer_rate=(Decimal(answered) / len(attempts)).quantize(RATIO) if attempts else None,
+        answer_rate=(Decimal(answered) / len(calls)).quantize(RATIO) if calls else None,
         promises_kept=sum(1 for d in dues if d.status is DueStatus.KEPT),
         promises_broken=sum(1 for d in dues if d.status is DueStatus.BROKEN),
         default_reason=reason_feature(last.reason_for_default.value if last else None),

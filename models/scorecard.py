@@ -40,7 +40,7 @@ FEATURES: dict[str, FeatureSpec] = {
     "days_past_due": FeatureSpec("number", "days past due", "逾期天数"),
     "balance": FeatureSpec("number", "amount owed", "欠款金额"),
     "contact_attempts": FeatureSpec("number", "contacts made", "已联系次数"),
-    "answer_rate": FeatureSpec("number", "share of contacts answered", "接通比例"),
+    "answer_rate": FeatureSpec("number", "share of calls answered", "电话接通比例"),
     "promises_kept": FeatureSpec("number", "promises and installments kept", "已履行承诺数"),
     "promises_broken": FeatureSpec("number", "promises and installments broken", "未履行承诺数"),
     "default_reason": FeatureSpec(

@@ -140,8 +140,8 @@ def _to_feature(b: _Binned, coef: float) -> Feature:
     return Feature(name=b.name, bins=bins, missing_points=missing)
 
 
-def _segments(intercept_points: float) -> tuple[Segment, ...]:
-    del intercept_points  # cut-offs are on the score scale, where 600 is even odds
+def _segments() -> tuple[Segment, ...]:
+    """Cut-offs on the score scale (600 is even odds), from the chances in SEGMENT_CUTS."""
     out = []
     for name, p, en, zh in SEGMENT_CUTS:
         floor = -10_000 if p <= 0 else round(BASE_SCORE + FACTOR * math.log(p / (1 - p)))
@@ -176,7 +176,7 @@ def fit(
         version=version,
         base_points=base,
         features=features,
-        segments=_segments(base),
+        segments=_segments(),
         trained=trained,
     )
 

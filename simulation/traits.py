@@ -90,7 +90,7 @@ class _History:
 
 
 def _contact(t: Traits, h: _History, answer_p: float, rng: random.Random) -> None:
-    """One contact attempt: answered or not; if answered, perhaps a promise, kept or broken."""
+    """One call (the answer rate counts calls): answered or not; then perhaps a promise."""
     h.attempts += 1
     if rng.random() >= answer_p:
         return

@@ -12,6 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from models.case import ContactOutcome, DefaultReason
+from models.common import Channel
 from models.scorecard import FEATURES, CaseFeatures, Feature, FeatureValue, Scorecard
 from models.strategy import Strategy
 from workflows.core import affordability, clock
@@ -31,8 +32,10 @@ def reason_feature(reason: str | None) -> str:
 
 def features(s: CaseState, strategy: Strategy, now: datetime) -> CaseFeatures:
     attempts = [x for x in s.contacts if not x.transactional and x.outcome not in NOT_ATTEMPTS]
-    answered = sum(1 for x in attempts if x.connected)
-    rate = (Decimal(answered) / len(attempts)).quantize(RATIO) if attempts else None
+    # a response is an answered call (an SMS has no answer the case can see)
+    calls = [x for x in attempts if x.channel is Channel.CALL]
+    answered = sum(1 for x in calls if x.connected)
+    rate = (Decimal(answered) / len(calls)).quantize(RATIO) if calls else None
     disposable = affordability.disposable_income(s.monthly_income, s.essential_expenses)
     ratio = (
         (disposable / s.balance).quantize(RATIO)
