@@ -239,6 +239,12 @@ def derive_strategies(source: Path, target: Path, day_seconds: int) -> None:
             if count == 0:
                 text = f"day_seconds = {day_seconds}\n{text}"
         (target / path.name).write_text(text, encoding="utf-8")
+    # scorecards a strategy names (``scorecard = "..."``) travel with it
+    cards = source / "scorecards"
+    if cards.is_dir():
+        (target / "scorecards").mkdir(exist_ok=True)
+        for card in cards.glob("*.json"):
+            (target / "scorecards" / card.name).write_bytes(card.read_bytes())
 
 
 def temporal_binary() -> str:

@@ -20,6 +20,8 @@ from typing import Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from models.common import SUPPORTED_LOCALES, Channel, StrategyRef
+from models.scorecard import Scorecard, ScorecardError, load_scorecard_file
+from models.treatments import HARDSHIP, Treatment
 
 
 class _Frozen(BaseModel):
@@ -57,6 +59,10 @@ class NegotiationRules(_Frozen):
     max_grace_days: int = Field(default=30, ge=1)
     max_graces: int = Field(default=2, ge=0)
     decide_within_days: int = Field(default=7, ge=1)
+    # The most of the borrower's disposable income (income less essential expenses) one
+    # installment may take, per month (DESIGN §9). None: no affordability check, today's
+    # behaviour; a case without income data is never refused on it either.
+    affordable_share: Decimal | None = Field(default=None, gt=0, le=1)
 
     @model_validator(mode="after")
     def _bounds_ordered(self) -> Self:
@@ -121,10 +127,28 @@ class Strategy(_Frozen):
     compliance: ComplianceRules = ComplianceRules()
     continue_as_new_events: int = Field(default=2_000, ge=100)
     templates: dict[str, Template]
+    # DESIGN §9: carried whole, like templates, so scoring replays exactly. In TOML the
+    # strategy names a file of scorecards/ beside it (``scorecard = "propensity"``).
+    scorecard: Scorecard | None = None
+    treatments: tuple[Treatment, ...] = ()
 
     @property
     def ref(self) -> StrategyRef:
         return StrategyRef(id=self.id, version=self.version)
+
+    @model_validator(mode="after")
+    def _treatments_name_segments(self) -> Self:
+        names = [t.segment for t in self.treatments]
+        if len(names) != len(set(names)):
+            raise ValueError("each segment has at most one treatment")
+        known = {HARDSHIP} | {s.name for s in self.scorecard.segments} if self.scorecard else None
+        for name in names:
+            if known is not None and name not in known:
+                raise ValueError(
+                    f"treatment for unknown segment {name!r}; the scorecard's segments and "
+                    f"{HARDSHIP!r} are: {', '.join(sorted(known))}"
+                )
+        return self
 
     @model_validator(mode="after")
     def _templates_exist_and_are_clean(self) -> Self:
@@ -262,6 +286,12 @@ def load_strategy_file(path: Path) -> Strategy:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise StrategyError(f"strategy {path} is not valid TOML: {exc}") from exc
+    card = data.get("scorecard")
+    if isinstance(card, str):
+        try:
+            data["scorecard"] = load_scorecard_file(path.parent / "scorecards" / f"{card}.json")
+        except ScorecardError as exc:
+            raise StrategyError(f"strategy {path}: {exc}") from exc
     return parse_strategy(data, str(path))
 
 

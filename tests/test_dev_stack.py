@@ -312,3 +312,5 @@ def test_plan_wires_children_to_each_other(tmp_path: Path) -> None:
     derive_strategies(plan.strategy_source, plan.strategy_dir, 3)
     assert load_strategy("demo", plan.strategy_dir).day_seconds == 3
     assert load_strategy("default", plan.strategy_dir).day_seconds == 86_400
+    # a strategy's scorecard file travels with it
+    assert load_strategy("segmented", plan.strategy_dir).scorecard is not None

@@ -6,15 +6,45 @@ from __future__ import annotations
 from datetime import datetime
 
 from models.common import Actor, Channel, Stage
-from workflows.core import clock
+from workflows.core import clock, scoring, treatments
 from workflows.core import effects as fx
 from workflows.core.commitments import Commitments
 from workflows.core.compliance import Verdict
 
 
 class Case(Commitments):
+    def assess(self, why: str, now: datetime) -> None:
+        """Score the case and pick its treatment (DESIGN §9), on record with the reasons.
+
+        At stage boundaries and after each negotiation; nothing without a scorecard."""
+        result = scoring.score_case(self.s, self.strategy, now)
+        if result is None:
+            return
+        hardship = treatments.in_hardship(self.s, self.strategy)
+        choice = treatments.choose(self.strategy, result.segment, hardship=hardship)
+        s = self.s
+        s.score, s.segment, s.treatment = result.score, result.segment, choice.path.value
+        s.hardship = hardship
+        reasons = {
+            f"reason_{i}_{lang}": getattr(r, lang)
+            for i, r in enumerate(result.reasons, 1)
+            for lang in ("en", "zh")
+        }
+        self.event(
+            "assessment",
+            f"{why}: {result.summary()}; {choice.why}",
+            now,
+            scorecard=result.scorecard,
+            score=str(result.score),
+            segment=result.segment,
+            treatment=choice.path.value,
+            **reasons,
+        )
+
     def on_enter(self, stage: Stage, reason: str, now: datetime, actor: Actor) -> None:
         s = self.s
+        if not stage.terminal:
+            self.assess(f"entered {stage.value}", now)
         if stage.terminal:
             s.terminal_reason = reason
             self.replace_open(now)

@@ -64,6 +64,13 @@ SENTENCES: Mapping[str, tuple[str, str]] = {
         "拜访时段于 {at} 开始，开始前不能登记结果。",
     ),
     "terms": ("{problem}", "{problem}"),
+    "unaffordable": (
+        "An installment of {installment} is more than {share}% of the borrower's disposable "
+        "income of {disposable} a month (at most {limit} per installment); propose more "
+        "installments or a hardship grace.",
+        "每期还款 {installment} 超过借款人每月可支配收入 {disposable} 的 {share}%"
+        "（每期最多 {limit}）；请增加期数或提供困难宽限期。",
+    ),
     "grace_limit": (
         "A hardship pause is at most {max} days, and at most {graces} per case; {why}.",
         "困难暂停最长 {max} 天，每个案件最多 {graces} 次；{why}。",

@@ -158,6 +158,15 @@ class CaseState(BaseModel):
     hardship_until: datetime | None = None
     paused_since: datetime | None = None
     graces_used: int = 0
+    # what the last negotiation learnt of the borrower's means and why they fell behind (§9)
+    monthly_income: Decimal | None = None
+    essential_expenses: Decimal | None = None
+    default_reason: str | None = None
+    # the last assessment (scorecard strategies only): what the treatment was chosen from
+    score: int | None = None
+    segment: str | None = None
+    treatment: str | None = None
+    hardship: bool = False
     reminder_index: int = 0
     contact_retry_at: datetime | None = None  # the gate deferred the contact now due
     contacts: list[Contact] = Field(default_factory=list)

@@ -19,6 +19,8 @@ from models import case as c
 from models.actions import ActionName as N
 from models.case import ContactOutcome
 from models.common import Actor, Channel, Stage
+from models.strategy import load_strategy
+from tests.factories import STRATEGIES
 from tests.unit.core.helpers import (
     ADMIN,
     BORROWER,
@@ -28,7 +30,7 @@ from tests.unit.core.helpers import (
     SYSTEM,
     new_case,
 )
-from workflows.core import compliance, localtime, stages
+from workflows.core import affordability, compliance, localtime, stages
 from workflows.core import effects as fx
 from workflows.core.actions.registry import CASE_ACTIONS
 from workflows.core.refusal import Refusal
@@ -64,10 +66,12 @@ class CoreMachine(RuleBasedStateMachine):
     @initialize(
         amount=st.sampled_from(["1000.00", "4321.09"]),
         head_start=st.sampled_from([0, 0, 12, 18, 19, 21, 30]),
+        strategy=st.sampled_from(["default", "segmented"]),
     )
-    def open(self, amount: str, head_start: int) -> None:
-        """A case, run quietly for ``head_start`` days so sequences start in every stage."""
-        self.case = new_case(amount=amount)
+    def open(self, amount: str, head_start: int, strategy: str) -> None:
+        """A case, run quietly for ``head_start`` days so sequences start in every stage; under
+        the default strategy or the segmented one (affordability, scoring, treatments)."""
+        self.case = new_case(load_strategy(strategy, STRATEGIES), amount=amount)
         self.now = OPENED
         self.refs: dict[str, Decimal] = {}
         self.archived_refs: set[str] = set()
@@ -117,6 +121,18 @@ class CoreMachine(RuleBasedStateMachine):
         if name is N.PAYMENT:
             self.refs.setdefault(inp.payment_ref, inp.amount)
         self.effects(action.apply(self.case, inp, actor, self.now))
+        if name is N.NEGOTIATION and inp.result is c.NegotiationResult.INSTALLMENT_PLAN:
+            self.plan_is_affordable(inp.plan.frequency_days)
+
+    def plan_is_affordable(self, every: int) -> None:
+        """A plan agreed where the strategy sets a share never asks more than it allows."""
+        s, rules = self.case.s, self.case.strategy.negotiation
+        disposable = affordability.disposable_income(s.monthly_income, s.essential_expenses)
+        if disposable is None or rules.affordable_share is None:
+            return
+        limit = affordability.installment_limit(disposable, rules.affordable_share, every)
+        plan = [x for x in s.commitments if x.kind == "installment" and x.status == "pending"]
+        assert plan and max(x.amount for x in plan) <= limit, "an unaffordable plan was agreed"
 
     @rule(hours=st.integers(min_value=1, max_value=96))
     def hours_pass(self, hours: int) -> None:
@@ -169,9 +185,18 @@ class CoreMachine(RuleBasedStateMachine):
         days=st.integers(min_value=0, max_value=20),
         count=st.integers(min_value=2, max_value=6),
         who=PEOPLE,
+        reason=st.sampled_from(list(c.DefaultReason)),
+        means=st.none() | st.sampled_from([("4200", "3100"), ("3000", "2950"), ("0", "10")]),
     )
     def negotiation(
-        self, result: c.NegotiationResult, amount: Decimal, days: int, count: int, who: Actor
+        self,
+        result: c.NegotiationResult,
+        amount: Decimal,
+        days: int,
+        count: int,
+        who: Actor,
+        reason: c.DefaultReason,
+        means: tuple[str, str] | None,
     ) -> None:
         terms: dict[str, Any] = {}
         if result is c.NegotiationResult.PROMISE:
@@ -180,7 +205,9 @@ class CoreMachine(RuleBasedStateMachine):
             terms["plan"] = c.PlanTerms(count=count, frequency_days=7, first_due_in_days=days)
         elif result is c.NegotiationResult.HARDSHIP_GRACE:
             terms["grace_days"] = days + 1
-        inp = c.NegotiationInput(reason=c.DefaultReason.ILLNESS, result=result, **terms)
+        if means:
+            terms["monthly_income"], terms["essential_expenses"] = map(Decimal, means)
+        inp = c.NegotiationInput(reason=reason, result=result, **terms)
         self.call(N.NEGOTIATION, inp, who)
 
     @rule(days=st.integers(min_value=1, max_value=40), who=PEOPLE)

@@ -4,11 +4,12 @@ a promise, an installment plan, a hardship grace, a dispute or a refusal; and ha
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from models import case as c
 from models.actions import ActionName
 from models.common import Actor, Stage
-from workflows.core import clock, installments
+from workflows.core import affordability, clock, installments, treatments
 from workflows.core.actions.base import ActionDef
 from workflows.core.case import Case
 from workflows.core.refusal import Refusal
@@ -24,7 +25,7 @@ def promise_days(case: Case, terms: c.PromiseTerms, now: datetime) -> int:
 
 
 def check_promise(case: Case, terms: c.PromiseTerms, now: datetime) -> None:
-    rules, days = case.strategy.negotiation, promise_days(case, terms, now)
+    rules, days = treatments.rules_in_force(case.s, case.strategy), promise_days(case, terms, now)
     if not 0 <= days <= rules.promise_within_days:
         problem = f"A promise must fall within {rules.promise_within_days} days; {days} proposed."
         raise Refusal("terms", problem=problem)
@@ -34,7 +35,7 @@ def check_promise(case: Case, terms: c.PromiseTerms, now: datetime) -> None:
 
 
 def check_grace(case: Case, days: int) -> None:
-    rules = case.strategy.negotiation
+    rules = treatments.rules_in_force(case.s, case.strategy)
     why = ""
     if days > rules.max_grace_days:
         why = f"{days} days were asked"
@@ -44,6 +45,23 @@ def check_grace(case: Case, days: int) -> None:
         raise Refusal(
             "grace_limit", max=str(rules.max_grace_days), graces=str(rules.max_graces), why=why
         )
+
+
+def means(case: Case, inp: c.NegotiationInput) -> Decimal | None:
+    """Disposable income: the figures given now, else the last ones the case learnt."""
+    s = case.s
+    if inp.monthly_income is not None and inp.essential_expenses is not None:
+        return affordability.disposable_income(inp.monthly_income, inp.essential_expenses)
+    return affordability.disposable_income(s.monthly_income, s.essential_expenses)
+
+
+def check_affordable(case: Case, inp: c.NegotiationInput, terms: c.PlanTerms) -> None:
+    rules, s = treatments.rules_in_force(case.s, case.strategy), case.s
+    problem = affordability.unaffordable(
+        s.balance, terms.count, terms.frequency_days, means(case, inp), rules
+    )
+    if problem:
+        raise Refusal("unaffordable", **problem.params(s.currency))
 
 
 def _first_days(case: Case, terms: c.PlanTerms, now: datetime) -> int:
@@ -80,17 +98,20 @@ class Negotiation(ActionDef[c.NegotiationInput]):
         if inp.result is R.PROMISE and inp.promise:
             check_promise(case, inp.promise, now)
         if inp.result is R.INSTALLMENT_PLAN and inp.plan:
-            s, rules = case.s, case.strategy.negotiation
+            s, rules = case.s, treatments.rules_in_force(case.s, case.strategy)
             first = _first_days(case, inp.plan, now)
             problem = installments.plan_problem(s.balance, inp.plan.count, first, rules, s.currency)
             if problem:
                 raise Refusal("terms", problem=problem)
+            check_affordable(case, inp, inp.plan)
         if inp.result is R.HARDSHIP_GRACE and inp.grace_days:
             check_grace(case, inp.grace_days)
         if inp.result is R.DISPUTE and case.s.dispute_open:
             raise Refusal("dispute_state", why="A dispute is already open on this case.")
 
     def run(self, case: Case, inp: c.NegotiationInput, actor: Actor, now: datetime) -> None:
+        self._learn(case, inp)
+        entered = (case.s.stage, case.s.stage_entered_at)
         record_negotiation(case, inp, actor, now)
         if inp.result is R.PROMISE and inp.promise:
             days = promise_days(case, inp.promise, now)
@@ -108,6 +129,16 @@ class Negotiation(ActionDef[c.NegotiationInput]):
             case.event("dispute", f"dispute opened: {inp.notes or 'in negotiation'}", now, actor)
         elif case.s.stage is not Stage.ESCALATED:
             case.enter(Stage.ESCALATED, "borrower refused to pay", now, actor)
+        if (case.s.stage, case.s.stage_entered_at) == entered:  # a stage entry assessed already
+            case.assess("after negotiation", now)
+
+    @staticmethod
+    def _learn(case: Case, inp: c.NegotiationInput) -> None:
+        """Keep what the borrower told us: the next check and the scorecard read it."""
+        s = case.s
+        s.default_reason = inp.reason.value
+        if inp.monthly_income is not None and inp.essential_expenses is not None:
+            s.monthly_income, s.essential_expenses = inp.monthly_income, inp.essential_expenses
 
     @staticmethod
     def _follow_up(case: Case, why: str, actor: Actor, now: datetime) -> None:
