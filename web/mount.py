@@ -17,7 +17,7 @@ from activities.db import Database
 from models.settings import Settings
 from web.docs import docs_router
 from web.pages import STATIC_DIR, WebState, build_environment, render
-from web.routes import auth, cases, home, people
+from web.routes import auth, borrower, cases, home, people
 from web.security import CookieSigner
 from web.session import Forbidden, LoginRequired, anonymous_csrf, optional_person
 
@@ -43,7 +43,7 @@ def install(app: FastAPI, settings: Settings, database: Database | None) -> None
     )
     app.mount("/static", VersionedStatic(directory=STATIC_DIR), name="static")
     app.include_router(docs_router(app))
-    for module in (auth, home, cases, people):
+    for module in (auth, home, cases, people, borrower):
         app.include_router(module.router)
     app.add_exception_handler(LoginRequired, _to_login)
     app.add_exception_handler(Forbidden, _forbidden)
