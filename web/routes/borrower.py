@@ -32,7 +32,8 @@ from web.security import same_token
 from web.session import anonymous_csrf
 
 router = APIRouter(include_in_schema=False)
-Token = Annotated[str, Path(max_length=64)]
+# Any string: a malformed token answers the same page as an unknown one (lookup checks it).
+Token = Annotated[str, Path()]
 SESSION_COOKIE = "cf_b"
 MAX_TEXT = 1000
 
@@ -77,6 +78,9 @@ class Visit:
         self.lang = page_language(request, borrower.locale if borrower else None)
         self.zone = borrower.timezone if borrower else "UTC"
         self.now = web_state(request).clock()
+        # Before confirmation: the form token and whether its cookie must be set (computed once,
+        # so the form and the cookie carry the same token).
+        self.anonymous = anonymous_csrf(request)
 
     @property
     def rules(self) -> BorrowerPageRules:
@@ -94,7 +98,7 @@ class Visit:
         signer = web_state(self.request).signer
         if self.confirmed:
             return signer.sign("borrower-csrf", access.session_value(self.link))
-        return anonymous_csrf(self.request)[0]
+        return self.anonymous[0]
 
     def check_csrf(self, form: dict[str, str]) -> None:
         if not same_token(form.get("csrf"), self.csrf):
@@ -182,7 +186,7 @@ def _show(
 
 
 def _csrf_cookie(v: Visit, response: Response) -> None:
-    token, fresh = anonymous_csrf(v.request)
+    token, fresh = v.anonymous
     if fresh:
         web = web_state(v.request)
         set_cookie(response, web, CSRF_COOKIE, web.signer.sign(CSRF_COOKIE, token), 3600)
