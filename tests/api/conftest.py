@@ -23,8 +23,8 @@ from twilio.request_validator import RequestValidator
 from activities.db import Database, upgrade_database
 from api.app import create_app
 from audit.signing import generate_key
-from models.settings import Settings, hash_api_key
 from models.common import Channel
+from models.settings import Settings, hash_api_key
 from models.strategy import ReminderStep, Strategy
 from tests import factories
 from tests.conftest import TEST_PAYLOAD_KEYS
