@@ -23,7 +23,11 @@ CORE_SHELL = ACTIONS[ActionName.VISIT_ANSWER].handler is not None
 
 
 async def open_case(
-    site: LiveSite, locale: str = "zh-CN", birth_year: int | None = None, name: str = "王芳"
+    site: LiveSite,
+    locale: str = "zh-CN",
+    birth_year: int | None = None,
+    name: str = "王芳",
+    strategy: str = "sms-first",
 ) -> str:
     loan_id = f"L-{uuid.uuid4().hex[:10]}"
     borrower: dict[str, object] = {
@@ -44,7 +48,7 @@ async def open_case(
         "amount_overdue": "1530.50",
         "outstanding_balance": "9800.00",
         "due_date": "2026-11-20",
-        "strategy": "sms-first",
+        "strategy": strategy,
         "borrower": borrower,
     }
     headers = {"Authorization": f"Bearer {site.system_key}"}

@@ -14,7 +14,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities import links
 from api.case_ops import read_case
-from models.common import Channel, Stage, case_id_for
+from models.common import Channel, Role, Stage, case_id_for
 from models.tables import BorrowerLink
 from tests.web.borrower_helpers import (
     CORE_SHELL,
@@ -24,7 +24,7 @@ from tests.web.borrower_helpers import (
     open_case,
     wait_message,
 )
-from tests.web.conftest import LiveSite, OpenPage, screenshot
+from tests.web.conftest import LiveSite, OpenPage, log_in, screenshot
 from tests.web.test_login import MAX_PAGE_BYTES, weigh
 
 NEEDS_CORE_SHELL = pytest.mark.skipif(
@@ -107,6 +107,14 @@ async def test_five_wrong_answers_lock_the_link(live_site: LiveSite, open_page: 
     await page.goto(f"{live_site.url}/b/{token}")
     assert await page.query_selector("#locked") is not None
     assert "new link" in await page.inner_text("main")
+    # The operators are told: the worklist asks for a call to this borrower.
+    operator = await live_site.person(Role.OPERATOR)
+    desk, _ = await open_page("desktop", "en")
+    await log_in(desk, live_site, operator)
+    await desk.wait_for_url(f"{live_site.url}/")
+    await desk.goto(f"{live_site.url}/worklist")
+    assert loan_id in await desk.inner_text("#replies + table")
+    assert await desk.query_selector("#replies + table .page-locked") is not None
 
 
 async def test_year_of_birth_confirms(live_site: LiveSite, open_page: OpenPage) -> None:
@@ -251,3 +259,24 @@ async def test_hardship_pauses_contact(
     await page.wait_for_selector("#notice")
     view = await read_case(dev_env.client, case_id_for(loan_id))
     assert view.hardship_until is not None
+
+
+@NEEDS_CORE_SHELL
+async def test_accepting_an_offered_slot_schedules_the_visit(
+    live_site: LiveSite, open_page: OpenPage, dev_env: WorkflowEnvironment
+) -> None:
+    """In stage visit the page offers the proposal's slots; accepting one books the visit for
+    it (two collectors of the region are there to staff it)."""
+    for _ in range(2):
+        await live_site.person(Role.OPERATOR, collector=True)
+    loan_id = await open_case(live_site, locale="en", strategy="straight-to-visit")
+    token = await first_link(live_site, loan_id)
+    page, _ = await open_page("phone", "en")
+    await confirm_by_code(page, live_site, token)
+    slot = await page.get_attribute("input[name=slot][checked]", "value")
+    assert slot is not None
+    await page.click("#accept-slot")
+    await page.wait_for_selector("#notice")
+    view = await read_case(dev_env.client, case_id_for(loan_id))
+    booked = view.visits[-1].scheduled_at
+    assert booked is not None and booked.isoformat() == slot
