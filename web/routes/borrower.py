@@ -124,7 +124,9 @@ async def _visit(request: Request, token: str) -> Visit:
         if err.status_code in (404, 409):
             raise _gone(request) from err
         lang = page_language(request, found.borrower.locale if found.borrower else None)
-        raise Stop(page(request, "borrower_busy.html", lang, status=503)) from err
+        busy = page(request, "borrower_busy.html", lang, status=503)
+        busy.headers["Retry-After"] = "5"
+        raise Stop(busy) from err
     try:
         strategy = app.strategies.get(view.strategy.id)
     except StrategyError as err:
