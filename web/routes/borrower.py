@@ -101,8 +101,10 @@ class Visit:
         return self.anonymous[0]
 
     def check_csrf(self, form: dict[str, str]) -> None:
+        # A stale form (the session ran out while it was open) or a forged one: back to the
+        # page, which asks to confirm again; nothing is done.
         if not same_token(form.get("csrf"), self.csrf):
-            raise Stop(page(self.request, "borrower_gone.html", self.lang, status=403))
+            raise self.back()
 
     def back(self, **query: str) -> Stop:
         suffix = "&".join(f"{k}={v}" for k, v in query.items())
