@@ -15,6 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities import links
 from api.case_ops import read_case
+from audit.timeline import build_timeline, fetch_case_histories
 from models.common import Channel, Role, Stage, case_id_for
 from models.tables import BorrowerLink
 from tests.web.borrower_helpers import (
@@ -192,6 +193,10 @@ async def test_dispute_and_opt_out_go_through_the_case(
     view = await read_case(dev_env.client, case_id_for(loan_id))
     assert Channel.SMS in view.opted_out
     assert any("dispute" in m["body"] for m in await messages(live_site))
+    # The audit timeline (and the console's case page, which reads it) names the borrower.
+    entries = build_timeline(await fetch_case_histories(dev_env.client, case_id_for(loan_id)))
+    kinds = {e.kind for e in entries if e.actor_role == "borrower"}
+    assert kinds, [e.summary for e in entries]
     # Opted out and disputed, the borrower can still ask for a code: it answers their request
     # (a minute later: one code a minute per link).
     live_site.move_clock(live_site.web.clock() + timedelta(minutes=2))
