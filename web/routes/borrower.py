@@ -7,8 +7,6 @@ expired, another case's or a guessed token) is the same page that reveals nothin
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -21,10 +19,10 @@ from api.errors import ApiError
 from api.ratelimit import retry_after_seconds
 from models import case as c
 from models.actions import ActionName
-from models.common import Actor, Channel
 from models.strategy import BorrowerPageRules, Strategy, StrategyError
 from web import borrower_access as access
 from web import borrower_actions as actions
+from web import borrower_forms as forms
 from web.borrower_page import company, limits, page, page_language, sections
 from web.i18n import Translator
 from web.pages import CSRF_COOKIE, set_cookie, web_state
@@ -288,7 +286,7 @@ async def borrower_action(request: Request, token: Token, what: str) -> Response
         app: AppState = request.app.state.collectflow
         client = await app.temporal()
         if what.startswith("optout-"):
-            channel = _channel(what.removeprefix("optout-"))
+            channel = forms.channel(what.removeprefix("optout-"))
             if channel is None:
                 return _show(v, refusal="borrower.bad_input", status=422)
             await actions.signal(
@@ -298,7 +296,7 @@ async def borrower_action(request: Request, token: Token, what: str) -> Response
                 v, "borrower.sms.optout", channel=Translator(v.lang)(f"next.{channel.value}")
             )
             raise v.back(done="borrower.done_optout")
-        inp = _input(v, what, form, who)
+        inp = forms.action_input(what, form, who, v.zone)
         if inp is None:
             return _show(v, refusal="borrower.bad_input", status=422)
         try:
@@ -311,63 +309,6 @@ async def borrower_action(request: Request, token: Token, what: str) -> Response
         raise v.back(done=f"borrower.done_{what}")
     except Stop as stop:
         return stop.response
-
-
-def _channel(value: str) -> Channel | None:
-    try:
-        return Channel(value)
-    except ValueError:
-        return None
-
-
-def _day(value: str) -> date | None:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        return None
-
-
-def _input(v: Visit, what: str, form: dict[str, str], who: Actor) -> c.ActorAction | None:
-    """The action's input from the form, or None where a field is missing or malformed."""
-    try:
-        if what == "promise":
-            due, amount = _day(form.get("date", "")), Decimal(form.get("amount", "") or "x")
-            return actions.promise(who, amount, due) if due and amount > 0 else None
-        if what == "plan":
-            first = _day(form.get("first_due", ""))
-            count = form.get("count", "")
-            return actions.plan(who, int(count), first) if first and count.isdigit() else None
-        if what == "hardship":
-            reason = c.DefaultReason(form.get("reason", "other"))
-            days = form.get("days", "")
-            return (
-                actions.hardship(who, int(days), reason, form.get("text", ""))
-                if days.isdigit()
-                else None
-            )
-        if what == "dispute":
-            return actions.dispute(who, form.get("text", "") or "disputed on the borrower's page")
-        if what == "visit":
-            answer = form.get("answer", "")
-            slot = _slot(form.get("slot", ""), v.zone)
-            if answer not in ("accept", "propose", "reschedule"):
-                return None
-            return actions.visit_answer(who, answer, slot)
-    except (ValueError, InvalidOperation):
-        return None
-    return None
-
-
-def _slot(value: str, zone: str) -> datetime | None:
-    """An offered slot comes back in ISO with its offset; a proposed one is the borrower's
-    local time from a datetime-local field."""
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(zone))
 
 
 async def _agreed_sms(v: Visit, what: str, view: c.CaseView) -> None:
