@@ -33,7 +33,7 @@ from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 from twilio.twiml.voice_response import VoiceResponse
 
-from activities import agents, legal, projection, scan
+from activities import agents, legal, links, projection, scan
 from activities.contacts import Attempt, ContactLedger, Pending, mask_phone, mask_phones_in
 from activities.db import Database
 from activities.reconcile import Reconciliation, Verdict, reconcile
@@ -121,11 +121,21 @@ class CaseActivities:
     @activity.defn(name=act.SEND_SMS)
     async def send_sms(self, inp: act.SendSmsInput) -> act.ContactResult:
         callback = self._status_callback(inp.case_id, inp.key)
+        # The borrower's page link: minted here, so the workflow never holds a token.
+        body = await links.with_link(
+            self.db,
+            self.settings.session_secret,
+            self._base,
+            body=inp.body,
+            case_id=inp.case_id,
+            loan_id=inp.loan_id,
+            key=inp.key,
+        )
 
         def send() -> Awaitable[ProviderResult]:
-            return self.messenger.send_sms(inp.to, inp.body, status_callback=callback)
+            return self.messenger.send_sms(inp.to, body, status_callback=callback)
 
-        return await self._contact(inp.key, inp.case_id, Channel.SMS, inp.to, inp.body, send)
+        return await self._contact(inp.key, inp.case_id, Channel.SMS, inp.to, body, send)
 
     @activity.defn(name=act.PLACE_CALL)
     async def place_call(self, inp: act.PlaceCallInput) -> act.ContactResult:

@@ -23,6 +23,7 @@ from models import activities as act
 from models.common import Channel, Stage
 from models.tables import (
     AttemptStatus,
+    BorrowerLink,
     Case,
     CaseEvent,
     ContactAttempt,
@@ -249,6 +250,14 @@ async def _close_loan(session: AsyncSession, p: act.CaseProjection) -> None:
         sa.update(table_of(Loan))
         .where(table_of(Loan).c.loan_id == p.loan_id)
         .values(status=status.value, updated_at=utc_now())
+    )
+    # The borrower's page links end with the case (the page refuses them anyway; this keeps
+    # the table saying so).
+    links = table_of(BorrowerLink)
+    await session.exec(
+        sa.update(links)
+        .where(links.c.case_id == p.case_id, links.c.revoked_at.is_(None))
+        .values(revoked_at=utc_now(), revoked_reason="case_ended")
     )
 
 

@@ -58,6 +58,7 @@ async def upsert_loan(db: Database, loan: Loan, borrower: Borrower, strategy_id:
         "address": borrower.address,
         "consent_sms": borrower.consent.sms,
         "consent_call": borrower.consent.call,
+        "birth_year": borrower.birth_year,
         "created_at": now,
         "updated_at": now,
     }

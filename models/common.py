@@ -187,6 +187,8 @@ class Borrower(BaseModel):
     region: str = Field(min_length=1, max_length=64)
     address: str = Field(default="", max_length=500)
     consent: Consent = Consent()
+    # Where the loan system sends it, the borrower's page accepts it as proof of identity.
+    birth_year: int | None = Field(default=None, ge=1900, le=2100)
 
     @field_validator("locale")
     @classmethod

@@ -101,6 +101,19 @@ class ComplianceRules(_Frozen):
         return self
 
 
+class BorrowerPageRules(_Frozen):
+    """The borrower's own page (``/b/{token}``): how long a link lives and how it is guarded."""
+
+    link_valid_days: int = Field(
+        default=14, ge=1, le=90, description="real days, not strategy days"
+    )
+    code_valid_minutes: int = Field(default=10, ge=1, le=60)
+    max_codes_per_link: int = Field(default=5, ge=1, le=20)
+    max_wrong_tries: int = Field(default=5, ge=1, le=20)
+    lock_minutes: int = Field(default=30, ge=1, description="doubles with each further lock")
+    session_minutes: int = Field(default=30, ge=5, le=24 * 60)
+
+
 class Template(_Frozen):
     en: str
     zh_CN: str = Field(alias="zh-CN")
@@ -125,6 +138,7 @@ class Strategy(_Frozen):
     follow_up: FollowUpRules = FollowUpRules()
     escalation: EscalationRules = EscalationRules()
     compliance: ComplianceRules = ComplianceRules()
+    borrower_page: BorrowerPageRules = BorrowerPageRules()
     continue_as_new_events: int = Field(default=2_000, ge=100)
     templates: dict[str, Template]
     # DESIGN §9: carried whole, like templates, so scoring replays exactly. In TOML the
@@ -252,12 +266,73 @@ def lint_template(name: str, template: Template, channel: Channel, strategy: Str
                 f"SMS template {name!r} ({locale}) must carry an opt-out line "
                 f"({' / '.join(OPT_OUT_MARKERS[locale])})"
             )
+        if channel is Channel.SMS:
+            worst = render(
+                template, locale, {**LONGEST_FIELDS[locale], "company": companies[locale]}
+            )
+            if sms_segments(worst) > MAX_SMS_SEGMENTS:
+                raise TemplateLintError(
+                    f"SMS template {name!r} ({locale}) takes {sms_segments(worst)} SMS segments "
+                    f"with a long name and the link; at most {MAX_SMS_SEGMENTS} are allowed"
+                )
 
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 TEMPLATE_FIELDS = frozenset(
-    {"name", "company", "amount", "currency", "due_date", "visit_time", "index", "count", "date"}
+    {
+        "name",
+        "company",
+        "amount",
+        "currency",
+        "due_date",
+        "visit_time",
+        "index",
+        "count",
+        "date",
+        "link",
+    }
 )
+# ``{link}`` is left in the text the workflow renders; the send activity mints the borrower's
+# link and puts it there (activities/links.py), so the workflow never sees a token.
+LINK_FIELD = "{link}"
+MAX_SMS_SEGMENTS = 2
+# The link as long as a production one may be: https, a 26-character host, /b/, a 22-character
+# token. The lint fills every field with a value this long, so a real send fits as well.
+LONGEST_LINK = "https://pay.collect.example.com.cn/b/" + "x" * 22
+LONGEST_FIELDS: dict[str, dict[str, str]] = {
+    locale: {
+        "name": name,
+        "amount": "1234567.89",
+        "currency": "CNY",
+        "due_date": "2026-12-31",
+        "date": "2026-12-31",
+        "visit_time": visit,
+        "index": "12",
+        "count": "12",
+        "days": "14",
+        "link": LONGEST_LINK,
+    }
+    for locale, name, visit in (
+        ("en", "Alexandra Catherine Montgomery-Smith", "Thu 31 Dec 19:30, Fri 1 Jan 10:00"),
+        ("zh-CN", "欧阳娜娜丽莎", "12月31日 19:30、1月1日 10:00"),
+    )
+}
+# GSM 03.38: the basic set and the extension set (which takes two septets).
+GSM_BASIC = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM_EXTENDED = frozenset("^{}\\[~]|€\f")
+
+
+def sms_segments(text: str) -> int:
+    """How many SMS segments the text takes: GSM-7 (160, or 153 each when split) when every
+    character is in the GSM set, else UCS-2 (70, or 67 each), counted in UTF-16 units."""
+    if all(ch in GSM_BASIC or ch in GSM_EXTENDED for ch in text):
+        units, single, part = sum(2 if ch in GSM_EXTENDED else 1 for ch in text), 160, 153
+    else:
+        units, single, part = len(text.encode("utf-16-le")) // 2, 70, 67
+    return 1 if units <= single else -(-units // part)
 
 
 def render(template: Template, locale: str, fields: dict[str, str]) -> str:

@@ -179,6 +179,8 @@ class BorrowerBase(SQLModel):
     # No consent unless the loan system says so (TCPA: automated contact needs consent).
     consent_sms: bool = False
     consent_call: bool = False
+    # Sent by some loan systems; the borrower's page accepts it as proof of identity.
+    birth_year: int | None = Field(default=None, ge=1900, le=2100)
 
     @field_validator("phone")
     @classmethod
@@ -403,3 +405,35 @@ class LegalOutbox(SQLModel, table=True):
     created_at: AwareDatetime = created_field()
     payload: dict[str, Any] = json_dict_field()
     status: OutboxStatus = Field(default=OutboxStatus.PENDING, sa_type=enum_type(OutboxStatus))
+
+
+# ---------------------------------------------------------------- the borrower's own page
+
+
+class BorrowerLink(SQLModel, table=True):
+    """A link to the borrower's page (``/b/{token}``), bound to one case, sent in one SMS.
+
+    Only the token's SHA-256 is stored. The token itself is an HMAC of ``nonce`` under the
+    session secret, so a retried send re-derives the same token (its SMS text is unchanged, as
+    the exactly-once ledger needs) while neither the database nor the secret alone yields one.
+    """
+
+    __tablename__ = "borrower_links"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True, max_length=64)
+    nonce: str = Field(max_length=64)
+    case_id: str = Field(index=True, max_length=80)
+    loan_id: str = Field(max_length=64)
+    contact_key: str = Field(unique=True, max_length=200)  # the SMS that carried it
+    created_at: AwareDatetime = created_field()
+    revoked_at: AwareDatetime | None = None
+    revoked_reason: str | None = Field(default=None, max_length=32)
+    # Confirmation: a one-time code (hashed) or the year of birth, with tries and lockouts.
+    code_hash: str | None = Field(default=None, max_length=64)
+    code_sent_at: AwareDatetime | None = None
+    codes_sent: int = 0
+    failed_tries: int = 0
+    locks: int = 0
+    locked_until: AwareDatetime | None = None
+    confirmed_at: AwareDatetime | None = None

@@ -27,6 +27,7 @@ from jinja2 import (
 from jinja2.runtime import Context
 
 from activities.db import Database
+from models.case import money_str
 from models.settings import Settings
 from models.users import User
 from web.i18n import LANGUAGES, Translator, choose
@@ -88,6 +89,7 @@ def build_environment() -> Environment:
     env.globals["static"] = static_url
     env.filters["in_zone"] = in_zone
     env.filters["seen"] = seen
+    env.filters["money"] = money_str
     env.globals["languages"] = LANGUAGES
     return env
 

@@ -10,7 +10,7 @@ case page, through the case's own service.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -18,7 +18,7 @@ from sqlmodel import col, select
 
 from activities.db import Database
 from models.common import TERMINAL_STAGES
-from models.tables import Borrower, Case, CaseEvent, Loan, Visit
+from models.tables import Borrower, BorrowerLink, Case, CaseEvent, Loan, Visit
 
 PAGE_SIZE = 25
 WINDOW = (time(8, 0), time(21, 0))
@@ -118,6 +118,18 @@ async def worklist(
             .limit(PAGE_SIZE + 1)
         )
         replies = [reply for event, loan_id in events if (reply := _reply(event, loan_id))]
+        # A borrower's page locked after wrong answers: the borrower may need a call.
+        locked = await session.exec(
+            select(BorrowerLink)
+            .where(col(BorrowerLink.locked_until) >= now - timedelta(days=REPLY_DAYS))
+            .order_by(col(BorrowerLink.locked_until).desc())
+            .offset(offset)
+            .limit(PAGE_SIZE + 1)
+        )
+        replies += [
+            ReplyRow(link.loan_id, _aware(link.locked_until), "locked", "") for link in locked
+        ]
+        replies.sort(key=lambda row: row.at, reverse=True)
         visits = await session.exec(
             select(Visit, Case.loan_id)
             .join(Case, col(Case.case_id) == col(Visit.case_id))
@@ -142,3 +154,10 @@ def _reply(event: CaseEvent, loan_id: str) -> ReplyRow | None:
     if "sid" in event.details:
         return ReplyRow(loan_id, event.at, "reply", event.summary.removeprefix("borrower wrote: "))
     return None
+
+
+def _aware(moment: datetime | None) -> datetime:
+    """SQLite hands back naive datetimes; every stored time is UTC."""
+    if moment is None:
+        return datetime.min.replace(tzinfo=UTC)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -23,8 +23,9 @@ from twilio.request_validator import RequestValidator
 from activities.db import Database, upgrade_database
 from api.app import create_app
 from audit.signing import generate_key
+from models.common import Channel
 from models.settings import Settings, hash_api_key
-from models.strategy import Strategy
+from models.strategy import ReminderStep, Strategy
 from tests import factories
 from tests.conftest import TEST_PAYLOAD_KEYS
 from tests.stand_ins import StandIns, running_workers
@@ -127,6 +128,12 @@ def strategies() -> dict[str, Strategy]:
         "slow": factories.seconds_strategy(3600, id="slow"),
         "straight-to-visit": factories.seconds_strategy(
             3600, id="straight-to-visit", reminders=(), wait=no_wait
+        ),
+        # The borrower's page tests: the first reminder SMS (with its link) at once, then quiet.
+        "sms-first": factories.seconds_strategy(
+            3600,
+            id="sms-first",
+            reminders=(ReminderStep(day=0, channel=Channel.SMS, template="friendly_notice"),),
         ),
         "chain": factories.seconds_strategy(
             3600, id="chain", reminders=(), wait=no_wait, continue_as_new_events=100
