@@ -84,7 +84,7 @@ class Provider:
             rec.paid.append((day_of(self.start, event.at), Decimal(details["amount"])))
         elif event.kind == "broken":
             rec.broken += 1
-        elif event.kind == "contact" and details.get("outcome") == "skipped":
+        elif event.kind == "contact" and details.get("outcome") in ("blocked", "skipped"):
             rec.blocked[details.get("reason", "")] += 1
         elif event.kind == "contact" and details.get("outcome") == "deferred":
             rec.deferred[details.get("reason", "")] += 1

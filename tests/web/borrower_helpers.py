@@ -9,7 +9,6 @@ import uuid
 import httpx
 from playwright.async_api import Page
 
-from models.actions import ACTIONS, ActionName
 from models.common import case_id_for
 from tests import factories
 from tests.web.conftest import LiveSite
@@ -19,7 +18,6 @@ LINK = re.compile(r"/b/([A-Za-z0-9_-]{22})")
 CODE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
 # The wave-1 workflow has no visit-answer handler and refuses negotiation outside stage
 # negotiating; the core's shell names the handler in the action table when it lands.
-CORE_SHELL = ACTIONS[ActionName.VISIT_ANSWER].handler is not None
 
 
 async def open_case(

@@ -9,7 +9,6 @@ import re
 import secrets
 from datetime import timedelta
 
-import pytest
 from sqlmodel import select
 from temporalio.testing import WorkflowEnvironment
 
@@ -19,7 +18,6 @@ from audit.timeline import build_timeline, fetch_case_histories
 from models.common import Channel, Role, Stage, case_id_for
 from models.tables import BorrowerLink
 from tests.web.borrower_helpers import (
-    CORE_SHELL,
     confirm_by_code,
     first_link,
     messages,
@@ -28,12 +26,6 @@ from tests.web.borrower_helpers import (
 )
 from tests.web.conftest import SCREENSHOTS, LiveSite, OpenPage, log_in, screenshot
 from tests.web.test_login import MAX_PAGE_BYTES, weigh
-
-NEEDS_CORE_SHELL = pytest.mark.skipif(
-    not CORE_SHELL,
-    reason="the wave-1 workflow refuses negotiation outside stage negotiating and has no "
-    "visit-answer handler; turns on when the core's shell names it in the action table",
-)
 
 
 async def _link_row(site: LiveSite, token: str) -> BorrowerLink:
@@ -204,25 +196,24 @@ async def test_dispute_and_opt_out_go_through_the_case(
     await confirm_by_code(other, live_site, token)
 
 
-@pytest.mark.skipif(CORE_SHELL, reason="the core's shell accepts a promise in any open stage")
 async def test_a_refusal_of_the_case_is_shown_inline(
     live_site: LiveSite, open_page: OpenPage, dev_env: WorkflowEnvironment
 ) -> None:
-    """Where the case refuses (the wave-1 workflow: a promise outside stage negotiating), the
-    page shows the case's own sentence and nothing changes."""
+    """Where the case refuses (a promise of more than is owed), the page shows the case's own
+    sentence and nothing changes."""
     loan_id = await open_case(live_site, locale="en")
     token = await first_link(live_site, loan_id)
     page, _ = await open_page("desktop", "en")
     await confirm_by_code(page, live_site, token)
+    await page.fill("#promise-amount", "99999.00")
     await page.click("#promise-h ~ form button")
     await page.wait_for_selector("#refusal")
-    assert "negotiat" in await page.inner_text("#refusal")
+    assert "exceeds the balance" in await page.inner_text("#refusal")
     await screenshot(page, "borrower-refusal-desktop-en", full_page=False)
     view = await read_case(dev_env.client, case_id_for(loan_id))
     assert view.promises == [] and view.stage is not Stage.FOLLOW_UP
 
 
-@NEEDS_CORE_SHELL
 async def test_promise_puts_the_case_in_follow_up(
     live_site: LiveSite, open_page: OpenPage, dev_env: WorkflowEnvironment
 ) -> None:
@@ -240,7 +231,6 @@ async def test_promise_puts_the_case_in_follow_up(
     await wait_message(live_site, re.compile("(promise)"), after=before)
 
 
-@NEEDS_CORE_SHELL
 async def test_three_installments_are_texted(
     live_site: LiveSite, open_page: OpenPage, dev_env: WorkflowEnvironment
 ) -> None:
@@ -260,7 +250,6 @@ async def test_three_installments_are_texted(
     assert all(i.due_date.isoformat() in body for i in view.plan.installments)
 
 
-@NEEDS_CORE_SHELL
 async def test_hardship_pauses_contact(
     live_site: LiveSite, open_page: OpenPage, dev_env: WorkflowEnvironment
 ) -> None:
@@ -276,7 +265,6 @@ async def test_hardship_pauses_contact(
     assert view.hardship_until is not None
 
 
-@NEEDS_CORE_SHELL
 async def test_accepting_an_offered_slot_schedules_the_visit(
     live_site: LiveSite, open_page: OpenPage, dev_env: WorkflowEnvironment
 ) -> None:

@@ -86,6 +86,8 @@ class Visit(BaseModel):
     scheduled_by: Actor | None = None
     collectors: list[str] = Field(default_factory=list)
     outcome: VisitOutcome | None = None
+    notes: str = ""
+    recorded_by: Actor | None = None
     proposal_sent: bool = False
     reminder_sent: bool = False
     alert_at: datetime | None = None

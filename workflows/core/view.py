@@ -110,6 +110,8 @@ def _visits(case: Case) -> list[c.VisitRecord]:
             scheduled_by=v.scheduled_by,
             collectors=v.collectors,
             outcome=v.outcome,
+            notes=v.notes,
+            recorded_by=v.recorded_by,
             proposal_sent=v.proposal_sent,
             reminder_sent=v.reminder_sent,
             opened_at=v.opened_at,

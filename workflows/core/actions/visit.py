@@ -130,7 +130,7 @@ class VisitOutcome(ActionDef[c.RecordVisitInput]):
 
     def run(self, case: Case, inp: c.RecordVisitInput, actor: Actor, now: datetime) -> None:
         visit = _visit(case)
-        visit.outcome = inp.outcome
+        visit.outcome, visit.notes, visit.recorded_by = inp.outcome, inp.notes, actor
         case.s.contact_retry_at = None  # a reminder deferred for this visit is moot now
         case.event("visit", f"visit {visit.visit_no} outcome: {inp.outcome.value}", now, actor)
         if inp.outcome is c.VisitOutcome.MET:
