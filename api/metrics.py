@@ -21,7 +21,7 @@ ACTIONS = Counter(
 )
 WEBHOOKS = Counter(
     "collectflow_twilio_webhooks",
-    "Twilio webhooks by kind and result (signalled, duplicate, ignored, forbidden).",
+    "Twilio webhooks by kind and result (signalled, ledger, duplicate, ignored, forbidden).",
     ["kind", "result"],
 )
 REQUESTS = Counter(

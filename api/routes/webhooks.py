@@ -20,7 +20,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from twilio.request_validator import RequestValidator, get_signature_algorithm
 from twilio.twiml.voice_response import VoiceResponse
 
-from api import metrics, store
+from api import delivery, metrics, store
 from api.deps import AppState, StateDep, TemporalClientDep
 from api.errors import ApiError
 from models import case as c
@@ -196,11 +196,20 @@ async def status_callback(
         metrics.WEBHOOKS.labels("status", "ignored").inc()
         return Response(status_code=status.HTTP_204_NO_CONTENT)
     duration = form.first("CallDuration")
+    seconds = int(duration) if duration.isdigit() else None
+    if state.database is not None:
+        try:
+            await delivery.record_status(state.database, sid, word, seconds)
+        except store.StoreUnavailable as exc:  # the case still hears what it needs
+            log.warning("status not recorded in the ledger", case_id=case_id, error=str(exc))
+    if not delivery.case_hears(sid, word, seconds):
+        metrics.WEBHOOKS.labels("status", "ledger").inc()
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
     event = c.ContactStatusEvent(
         provider_sid=sid,
         status=word,
         error_code=form.first("ErrorCode") or None,
-        duration_seconds=int(duration) if duration.isdigit() else None,
+        duration_seconds=seconds,
     )
     await _once(state, client, "status", f"{sid}:{word}", case_id, c.SIGNAL_CONTACT_STATUS, event)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

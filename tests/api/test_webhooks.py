@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlmodel import select
 from twilio.request_validator import RequestValidator
 
+from models.common import Channel
+from models.tables import AttemptStatus, ContactAttempt
 from tests.api.conftest import PUBLIC_URL, TWILIO_TOKEN, ApiHarness
 
 PHONE = "+8613912345678"
@@ -99,30 +102,61 @@ async def test_inbound_text_becomes_a_note_and_unknown_sender_is_ignored(
 async def test_status_callbacks_update_the_contact_and_replays_are_harmless(
     api: ApiHarness,
 ) -> None:
-    """Delivered status for a sent SMS → its contact record says delivered; the replay is a
-    no-op; a callback without a case id is accepted and ignored."""
+    """ "delivered" goes to the contact ledger only (the case decides nothing on it, and its
+    history stays lean); "undelivered" reaches the case too, once however often it is sent;
+    a callback without a case id is accepted and ignored."""
     loan_id = await api.open_case(strategy="fast")
     state = await api.wait_for(
         loan_id, lambda s: any(r["provider_sid"] for r in s["contact_log"]), within=10
     )
     sms = next(r for r in state["contact_log"] if r["provider_sid"])
+    await _ledger_row(api, loan_id, sms)  # the stand-in sender keeps no ledger; the real one does
     path = f"/webhooks/twilio/status?case_id=case-{loan_id}"
-    params = {"MessageSid": sms["provider_sid"], "MessageStatus": "delivered", "To": PHONE}
+    delivered = {"MessageSid": sms["provider_sid"], "MessageStatus": "delivered", "To": PHONE}
+    assert (await api.signed_post(path, delivered)).status_code == 204
+    assert await _ledger_status(api, sms["provider_sid"]) == AttemptStatus.DELIVERED
+    history = (await api.get("auditor", f"/v1/cases/{loan_id}/history")).json()["entries"]
+    assert not [e for e in history if e["source"] == "signal" and e["kind"] == "contact_status"]
+
+    failed = {**delivered, "MessageStatus": "undelivered", "ErrorCode": "30003"}
     for _ in range(2):
-        response = await api.signed_post(path, params)
+        response = await api.signed_post(path, failed)
         assert response.status_code == 204
-    state = await api.wait_for(
+    await api.wait_for(
         loan_id,
         lambda s: any(
-            r["provider_sid"] == sms["provider_sid"] and r["outcome"] == "delivered"
+            r["provider_sid"] == sms["provider_sid"] and r["outcome"] == "undelivered"
             for r in s["contact_log"]
         ),
     )
+    assert await _ledger_status(api, sms["provider_sid"]) == AttemptStatus.UNDELIVERED
     history = (await api.get("auditor", f"/v1/cases/{loan_id}/history")).json()["entries"]
     signals = [e for e in history if e["source"] == "signal" and e["kind"] == "contact_status"]
     assert len(signals) == 1  # the replay was recognised and not sent again
-    ignored = await api.signed_post("/webhooks/twilio/status", params)
+    ignored = await api.signed_post("/webhooks/twilio/status", delivered)
     assert ignored.status_code == 204
+
+
+async def _ledger_row(api: ApiHarness, loan_id: str, sms: dict[str, Any]) -> None:
+    row = ContactAttempt(
+        idempotency_key=sms["key"],
+        case_id=f"case-{loan_id}",
+        channel=Channel.SMS,
+        to_number=PHONE,
+        body="reminder",
+        status=AttemptStatus.SENT,
+        provider_sid=sms["provider_sid"],
+    )
+    async with api.database.session() as session:
+        session.add(row)
+        await session.commit()
+
+
+async def _ledger_status(api: ApiHarness, sid: str) -> AttemptStatus | None:
+    async with api.database.session() as session:
+        query = select(ContactAttempt).where(ContactAttempt.provider_sid == sid)
+        row = (await session.exec(query)).first()
+    return None if row is None else row.status
 
 
 async def test_voice_returns_twiml_with_a_gather_for_the_case(api: ApiHarness) -> None:
