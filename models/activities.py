@@ -107,6 +107,7 @@ class CaseEventKind(StrEnum):
     RESUMED = "resumed"
     REFUSED = "refused"
     ARCHIVED = "archived"
+    ASSESSMENT = "assessment"  # a scorecard's score, segment and treatment (issue 15)
 
 
 class CaseEvent(BaseModel):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
@@ -11,12 +12,14 @@ from temporalio.testing import WorkflowEnvironment
 
 from models import case as c
 from models.common import Actor, Role, Stage
+from models.strategy import load_strategy
 from tests import factories
 from tests.stand_ins import StandIns, running_workers
 from tests.workflow.helpers import advance_to_stage, advance_until, state, update_view
 from tests.workflow.test_scenarios import OPERATOR, SUPERVISOR, SYSTEM, after_slot, start, steps
 from workflows import localtime
 
+STRATEGIES = Path(__file__).parents[2] / "strategies"
 BORROWER = Actor(id="borrower", role=Role.BORROWER)
 NEW_PHONE = "+8613900139000"
 
@@ -42,17 +45,25 @@ def _plan(count: int = 3, every: int = 14, first: int = 7) -> c.NegotiationInput
     )
 
 
+@pytest.mark.parametrize("strategy", ["default", "segmented"])
 async def test_plan_agreed_by_phone_at_d5_needs_no_visit(
-    time_env: WorkflowEnvironment, task_queue: str, messaging_queue: str
+    time_env: WorkflowEnvironment, task_queue: str, messaging_queue: str, strategy: str
 ) -> None:
+    """A plan on a call at D+5: no visit. On the segmented strategy the scorecard's assessment
+    at each stage boundary and after the negotiation is on the case's record."""
     stand_ins = StandIns()
-    inp = factories.case_input(
-        messaging_queue=messaging_queue, now=await time_env.get_current_time()
-    )
+    now = await time_env.get_current_time()
+    chosen = load_strategy(strategy, STRATEGIES)
+    inp = factories.case_input(messaging_queue=messaging_queue, now=now, strategy=chosen)
     async with running_workers(time_env.client, task_queue, messaging_queue, stand_ins):
         handle = await start(time_env, inp, task_queue)
         await advance_until(time_env, handle, lambda v: _sent(v, "reminder-2"))  # D+5 SMS
-        view = await update_view(handle, c.UPDATE_NEGOTIATION, _plan())
+        count = 3
+        if strategy == "segmented":  # 3 x 510 is more than half of what is left each month
+            refused = await _refusal(handle, c.UPDATE_NEGOTIATION, _plan())
+            assert "disposable income" in refused
+            count = 6
+        view = await update_view(handle, c.UPDATE_NEGOTIATION, _plan(count=count))
         assert view.stage is Stage.FOLLOW_UP and view.plan is not None
         for inst in view.plan.installments:
             gap = inst.due_at - await time_env.get_current_time() - timedelta(hours=12)
@@ -66,7 +77,10 @@ async def test_plan_agreed_by_phone_at_d5_needs_no_visit(
     assert result.stage is Stage.RESOLVED
     assert result.visits == []
     assert not [s for s in steps(stand_ins) if s.startswith("visit-")]
-    assert result.plan is not None and [i.status for i in result.plan.installments] == ["kept"] * 3
+    assert result.plan is not None
+    assert [i.status for i in result.plan.installments] == ["kept"] * count
+    kinds = [e.kind.value for p in stand_ins.projections for e in p.events]
+    assert ("assessment" in kinds) is (strategy == "segmented")
 
 
 async def test_borrower_accepts_an_offered_slot(

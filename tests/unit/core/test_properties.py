@@ -30,7 +30,7 @@ from tests.unit.core.helpers import (
     SYSTEM,
     new_case,
 )
-from workflows.core import affordability, compliance, localtime, stages
+from workflows.core import affordability, compliance, localtime, stages, view
 from workflows.core import effects as fx
 from workflows.core.actions.registry import CASE_ACTIONS
 from workflows.core.refusal import Refusal
@@ -98,6 +98,8 @@ class CoreMachine(RuleBasedStateMachine):
                     assert not s.dispute_open, e
                     assert s.hardship_until is None or e.at >= s.hardship_until, e
                     assert not (self.was_terminal or (s.stage.terminal and e.step != "thank-you"))
+            if isinstance(e, fx.Event):
+                assert view.event_kind(e.kind) is not None, f"no read-model kind for {e.kind}"
             if isinstance(e, fx.Event) and e.kind in ("stage", "closed"):
                 source, target = Stage(e.details["source"]), Stage(e.details["target"])
                 assert stages.may_move(source, target), e.summary
