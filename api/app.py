@@ -21,7 +21,7 @@ from api.deps import AppState, TemporalClientFactory
 from api.middleware import MAX_BODY_BYTES, BodyLimitMiddleware, RequestCountMiddleware
 from api.nul_guard import NulGuardMiddleware
 from api.ratelimit import RateLimiter
-from api.routes import cases, codec, engagement, events, health, webhooks
+from api.routes import cases, codec, engagement, events, health, history, webhooks
 from api.strategies import StrategyBook
 from models.settings import Settings, get_settings
 from models.strategy import Strategy
@@ -110,7 +110,7 @@ def create_app(
         BodyLimitMiddleware, max_bytes=max_body_bytes, larger=web.mount.UPLOAD_LIMITS
     )
     app.add_middleware(RequestCountMiddleware)  # added last: outermost, sees every answer
-    for module in (events, cases, engagement, webhooks, health):
+    for module in (events, cases, history, engagement, webhooks, health):
         app.include_router(module.router)
     app.mount("/codec", codec.codec_app(state))
     web.mount.install(app, settings, state.database)  # screens for people, /docs, /static

@@ -2,7 +2,7 @@
 zip an auditor holds — the same code as ``collectflow audit export`` and ``audit verify``.
 
 An export made here is signed and its head recorded exactly as the API's ``/export`` does
-(``api.routes.cases.sign_and_record``). Verifying unpacks the zip into a temporary folder
+(``api.routes.history.sign_and_record``). Verifying unpacks the zip into a temporary folder
 (names that would leave it are refused by ``verify_export`` itself, never opened) and checks
 the signature against this deployment's key and the head against the recorded ones.
 """
@@ -19,7 +19,7 @@ from temporalio.client import Client
 
 from api.deps import AppState
 from api.errors import ApiError
-from api.routes.cases import sign_and_record
+from api.routes.history import sign_and_record
 from audit.export import MANIFEST, Manifest, VerifyResult, build_export, manifest_bytes
 from audit.heads import ExportRefused, export_key, recorded_heads
 from audit.signing import SIGNATURE, signature_bytes
