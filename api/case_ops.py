@@ -22,7 +22,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import ApiError, temporal_error
 from models import case as c
-from models.common import WORKFLOW_TYPE, Actor, Borrower, Loan, case_id_for
+from models.common import WORKFLOW_TYPE, Actor, Borrower, Loan, Role, case_id_for
 from models.settings import Settings
 from models.strategy import Strategy
 
@@ -189,7 +189,10 @@ async def run_update(
             # The update answers a compact receipt (lean history); the view is a query.
             await handle.execute_update(update, inp, id=update_id, result_type=c.UpdateReceipt)
             view: c.CaseView = await handle.query(
-                c.QUERY_STATE, result_type=c.CaseView, rpc_timeout=QUERY_TIMEOUT
+                c.QUERY_STATE,
+                inp.actor.role.value,
+                result_type=c.CaseView,
+                rpc_timeout=QUERY_TIMEOUT,
             )
             return view
     except WorkflowUpdateFailedError as err:
@@ -210,8 +213,9 @@ async def run_update(
         ) from err
 
 
-async def read_case(client: Client, case_id: str) -> c.CaseView:
-    """The ``state`` query of an open case, or the final state of a closed one."""
+async def read_case(client: Client, case_id: str, role: Role | None = None) -> c.CaseView:
+    """The ``state`` query of an open case, or the final state of a closed one; with a role,
+    ``allowed_actions`` is worked out for that role only (the query's cost)."""
     description = await _describe(client, case_id)
     if description is None:
         raise ApiError(404, f"no case {case_id}: no overdue event was received for this loan")
@@ -221,8 +225,9 @@ async def read_case(client: Client, case_id: str) -> c.CaseView:
             return view
     handle = client.get_workflow_handle(case_id)
     try:
+        args = [role.value] if role is not None else []
         state: c.CaseView = await handle.query(
-            c.QUERY_STATE, result_type=c.CaseView, rpc_timeout=QUERY_TIMEOUT
+            c.QUERY_STATE, args=args, result_type=c.CaseView, rpc_timeout=QUERY_TIMEOUT
         )
         return state
     except WorkflowQueryFailedError as err:

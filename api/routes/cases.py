@@ -145,7 +145,9 @@ async def get_case(
     """The ``state`` query of an open case; the final state of a closed one, with any
     payment that came after it ended. Roles: operator, supervisor, auditor."""
     view = await late_payments.final_view(
-        state.database, case_id_for(loan_id), await read_case(client, case_id_for(loan_id))
+        state.database,
+        case_id_for(loan_id),
+        await read_case(client, case_id_for(loan_id), actor.role),
     )
     return case_out(view, actor)
 

@@ -155,9 +155,11 @@ def next_action(case: Case, now: datetime) -> c.NextAction | None:
     return c.NextAction(kind=wait.reason, at=wait.until)
 
 
-def _allowed(case: Case, now: datetime) -> dict[str, list[c.AllowedAction]]:
+def _allowed(case: Case, now: datetime, only: str | None) -> dict[str, list[c.AllowedAction]]:
     out = {}
     for role in VIEW_ROLES:
+        if only is not None and role.value != only:
+            continue
         actor = Actor(id=f"any-{role.value}", role=role)
         out[role.value] = [
             c.AllowedAction(
@@ -172,7 +174,7 @@ def _allowed(case: Case, now: datetime) -> dict[str, list[c.AllowedAction]]:
     return out
 
 
-def case_view(case: Case, now: datetime) -> c.CaseView:
+def case_view(case: Case, now: datetime, role: str | None = None) -> c.CaseView:
     s, strategy = case.s, case.strategy
     plans = _plans(case)
     live = [p for p in plans if any(i.status == "pending" for i in p.installments)]
@@ -257,7 +259,7 @@ def case_view(case: Case, now: datetime) -> c.CaseView:
             )
             for r in s.requests
         ],
-        allowed_actions=_allowed(case, now),
+        allowed_actions=_allowed(case, now, role),
     )
     view.contact_counts_by_kind = view.contact_counts
     return view
@@ -276,7 +278,7 @@ def receipt(case: Case, now: datetime) -> c.UpdateReceipt:
 def projection(
     case: Case, borrower_id: str, events: list[act.CaseEvent], now: datetime
 ) -> act.CaseProjection:
-    view = case_view(case, now)
+    view = case_view(case, now, role="")  # the read model has no use for allowed_actions
     return act.CaseProjection(
         case_id=view.case_id,
         loan_id=view.loan_id,
