@@ -5,10 +5,10 @@ New fields always get defaults, so histories recorded by older code still decode
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -348,10 +348,24 @@ class InboundMessage(BaseModel):
 
 
 class ChannelPreference(BaseModel):
+    """An opt-out or opt-in for a channel, and/or the hours the borrower prefers to be
+    contacted (local time; inside the strategy's contact hours, which still bind)."""
+
     channel: Channel
-    opted_out: bool
+    opted_out: bool | None = None  # None: unchanged
     source: str = "inbound"
     actor: Actor = SYSTEM_ACTOR
+    hours_start: time | None = None
+    hours_end: time | None = None
+
+    @model_validator(mode="after")
+    def _hours_make_a_window(self) -> Self:
+        given = (self.hours_start is None, self.hours_end is None)
+        if given == (False, True) or given == (True, False):
+            raise ValueError("preferred hours need both hours_start and hours_end")
+        if self.hours_start and self.hours_end and self.hours_start >= self.hours_end:
+            raise ValueError("hours_start must come before hours_end")
+        return self
 
 
 # ---------------------------------------------------------------- state
@@ -557,6 +571,7 @@ class CaseView(CaseState):
     region: str = ""
     terminal: bool = False
     generation: int = 1
+    preferred_hours: list[time] = Field(default_factory=list)  # [start, end] when set
     refund_due: Decimal = Decimal("0")
     late_payments: Decimal = Decimal("0")
     requests: list[ChangeRequestRecord] = Field(default_factory=list)

@@ -11,7 +11,7 @@ not through the case's reminder cadence and caps.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 import structlog
@@ -102,6 +102,13 @@ def visit_answer(who: Actor, answer: str, slot: datetime | None) -> c.VisitAnswe
 
 def opt_out(who: Actor, channel: Channel) -> c.ChannelPreference:
     return c.ChannelPreference(channel=channel, opted_out=True, source="borrower page", actor=who)
+
+
+def hours(who: Actor, start: time, end: time) -> c.ChannelPreference:
+    """Preferred contact hours (for every channel; the channel field names the first)."""
+    return c.ChannelPreference(
+        channel=Channel.SMS, source="borrower page", actor=who, hours_start=start, hours_end=end
+    )
 
 
 # ---------------------------------------------------------------- the plan calculator

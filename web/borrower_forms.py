@@ -3,7 +3,7 @@ None (the page answers 422 with one calm sentence), never an exception."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
@@ -67,3 +67,14 @@ def slot(value: str, zone: str) -> datetime | None:
     except ValueError:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(zone))
+
+
+def hours(form: dict[str, str], start_hour: int, end_hour: int) -> tuple[time, time] | None:
+    """Preferred contact hours from two whole-hour fields, inside the strategy's window."""
+    first, last = form.get("from", ""), form.get("to", "")
+    if not (first.isdigit() and last.isdigit()):
+        return None
+    a, b = int(first), int(last)
+    if not start_hour <= a < b <= end_hour:
+        return None
+    return time(a), (time(b) if b < 24 else time(23, 59))

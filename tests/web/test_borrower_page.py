@@ -4,10 +4,11 @@ that reveal nothing, and the borrower's actions through the case."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import secrets
-from datetime import timedelta
+from datetime import time, timedelta
 
 from sqlmodel import select
 from temporalio.testing import WorkflowEnvironment
@@ -283,3 +284,34 @@ async def test_accepting_an_offered_slot_schedules_the_visit(
     view = await read_case(dev_env.client, case_id_for(loan_id))
     booked = view.visits[-1].scheduled_at
     assert booked is not None and booked.isoformat() == slot
+
+
+async def test_preferred_hours_reach_the_case_and_are_confirmed(
+    live_site: LiveSite, open_page: OpenPage, dev_env: WorkflowEnvironment
+) -> None:
+    """The borrower picks 18:00-20:00: the case contacts only then (the core narrows its
+    window), the page says so, and an SMS repeats it. No JavaScript is involved."""
+    loan_id = await open_case(live_site, locale="zh-CN")
+    token = await first_link(live_site, loan_id)
+    page, _ = await open_page("phone", "zh-CN")
+    await confirm_by_code(page, live_site, token)
+    before = len(await messages(live_site))
+    await page.select_option("#hours-from", "18")
+    await page.select_option("#hours-to", "20")
+    await page.click("#hours-save")
+    await page.wait_for_selector("#notice")
+    case_id = case_id_for(loan_id)
+    for _ in range(50):
+        view = await read_case(dev_env.client, case_id)
+        if view.preferred_hours:
+            break
+        await asyncio.sleep(0.1)
+    assert view.preferred_hours == [time(18), time(20)]
+    await wait_message(live_site, re.compile("(18:00-20:00)"), after=before)
+    await page.reload()
+    assert "18:00–20:00" in await page.inner_text("#contact-h ~ form .tag")
+    await screenshot(page, "borrower-hours-phone-zh-CN", full_page=True)
+    await page.select_option("#hours-from", "20")  # an empty window is refused on the page
+    await page.select_option("#hours-to", "19")
+    await page.click("#hours-save")
+    await page.wait_for_selector("#refusal")

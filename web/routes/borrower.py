@@ -147,6 +147,7 @@ def _show(
         "csrf": v.csrf,
         "notice": notice or v.request.query_params.get("done"),
         "refusal": refusal,
+        "window": v.strategy.compliance,
     }
     if access.locked(v.link, v.now):
         locked_until = v.link.locked_until or v.now
@@ -296,6 +297,17 @@ async def borrower_action(request: Request, token: Token, what: str) -> Response
                 v, "borrower.sms.optout", channel=Translator(v.lang)(f"next.{channel.value}")
             )
             raise v.back(done="borrower.done_optout")
+        if what == "hours":
+            window = v.strategy.compliance
+            end_hour = window.window_end.hour + (1 if window.window_end.minute else 0)
+            chosen = forms.hours(form, window.window_start.hour, end_hour)
+            if chosen is None:
+                return _show(v, refusal="borrower.bad_hours", status=422)
+            pref = actions.hours(who, *chosen)
+            await actions.signal(client, v.link.case_id, ActionName.CHANNEL_PREFERENCE, pref)
+            span = f"{chosen[0].strftime('%H:%M')}-{chosen[1].strftime('%H:%M')}"
+            await _confirm_by_sms(v, "borrower.sms.hours", hours=span)
+            raise v.back(done="borrower.done_hours")
         inp = forms.action_input(what, form, who, v.zone)
         if inp is None:
             return _show(v, refusal="borrower.bad_input", status=422)

@@ -30,12 +30,19 @@ class Contacts(Pauses):
     ) -> compliance.Decision:
         s = self.s
         log = [_as_record(c) for c in (*s.borrower_contacts, *s.contacts)]
+        rules = self.strategy.compliance
+        if s.hours_start and s.hours_end:  # the borrower's own hours narrow the strategy's
+            window = {
+                "window_start": max(rules.window_start, s.hours_start),
+                "window_end": min(rules.window_end, s.hours_end),
+            }
+            rules = rules.model_copy(update=window)
         return compliance.decide(
             compliance.ContactContext(
                 channel=channel,
                 at=now,
                 timezone=s.timezone,
-                rules=self.strategy.compliance,
+                rules=rules,
                 day_seconds=self.strategy.day_seconds,
                 log=log,
                 consent=frozenset(s.consent),

@@ -76,6 +76,11 @@ SENTENCES: Mapping[str, tuple[str, str]] = {
         "困难暂停最长 {max} 天，每个案件最多 {graces} 次；{why}。",
     ),
     "dispute_state": ("{why}", "{why}"),
+    "preferred_hours": (
+        "Preferred hours {start}-{end} must lie inside the contact hours {window_start}-"
+        "{window_end}.",
+        "偏好时段 {start}-{end} 须在可联系时段 {window_start}-{window_end} 之内。",
+    ),
     "already": ("{what} is already in force on this case.", "本案件已{what}。"),
     "gate": (
         "The contact rules do not allow a {channel} at {at}: {why}.",

@@ -7,7 +7,7 @@ from any caller can push a case towards Temporal's history or payload limits.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Literal
 
@@ -197,6 +197,8 @@ class CaseState(BaseModel):
     callback_requested_at: datetime | None = None
     legal_reference: str | None = None
     event_seq: int = 0  # numbers the read model's events across runs
+    hours_start: time | None = None  # the borrower's preferred contact hours, if any
+    hours_end: time | None = None
     receipt_due: bool = False  # resolved at night: the thank-you waits for the window
 
 

@@ -244,6 +244,7 @@ def case_view(case: Case, now: datetime, role: str | None = None) -> c.CaseView:
         region=s.region,
         terminal=s.stage.terminal,
         generation=s.generation,
+        preferred_hours=[h for h in (s.hours_start, s.hours_end) if h is not None],
         refund_due=s.refund_due,
         late_payments=s.late_payments,
         requests=[

@@ -3,7 +3,7 @@ preferences, slots an operator offers or books, and reassignment."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 from decimal import Decimal
 
 import pytest
@@ -13,6 +13,7 @@ from models.actions import ActionName as N
 from models.case import ContactOutcome
 from models.common import Channel, Stage
 from tests.unit.core.helpers import (
+    BORROWER,
     OPENED,
     OPERATOR,
     SUPERVISOR,
@@ -23,6 +24,7 @@ from tests.unit.core.helpers import (
     stage_of,
 )
 from workflows.core import effects as fx
+from workflows.core import localtime
 from workflows.core.refusal import Refusal
 
 VISIT_DAY = OPENED + timedelta(days=18)
@@ -105,3 +107,26 @@ def test_the_loan_systems_amount_update_can_resolve_a_case() -> None:
     act(case, N.PAYMENT, pay, SYSTEM, OPENED)
     act(case, N.AMOUNT_UPDATE, c.AmountUpdate(amount_overdue=Decimal("150.00")), SYSTEM, OPENED)
     assert stage_of(case) is Stage.RESOLVED and case.s.refund_due == Decimal("50.00")
+
+
+def test_the_borrowers_preferred_hours_narrow_the_contact_window() -> None:
+    """18:00-20:00 local: the first reminder (09:30 local at D+1) waits until 18:00 that day."""
+    case = new_case()
+    tz = case.s.timezone
+    evening = c.ChannelPreference(channel=Channel.SMS, hours_start=time(18), hours_end=time(20))
+    act(case, N.CHANNEL_PREFERENCE, evening, BORROWER, OPENED)
+    assert case.s.opted_out == []  # the hours changed, the channel did not
+    sent = [e for e in run_until(case, OPENED + timedelta(days=2)) if isinstance(e, fx.Contact)]
+    assert sent, "the reminder still goes, at the borrower's hour"
+    assert all(time(18) <= localtime.to_local(e.at, tz).time() < time(20) for e in sent)
+
+
+def test_preferred_hours_outside_the_strategys_hours_are_refused() -> None:
+    case = new_case()
+    late = c.ChannelPreference(channel=Channel.SMS, hours_start=time(20), hours_end=time(23))
+    with pytest.raises(Refusal) as refused:
+        act(case, N.CHANNEL_PREFERENCE, late, BORROWER, OPENED)
+    assert refused.value.code == "preferred_hours" and "21:00" in refused.value.en
+    assert case.s.hours_start is None
+    with pytest.raises(ValueError):
+        c.ChannelPreference(channel=Channel.SMS, hours_start=time(19), hours_end=time(9))

@@ -62,8 +62,26 @@ class AddNote(ActionDef[c.NoteInput]):
 class ChannelPreference(ActionDef[c.ChannelPreference]):
     name = ActionName.CHANNEL_PREFERENCE
 
+    def check(self, case: Case, inp: c.ChannelPreference, actor: Actor, now: datetime) -> None:
+        self.available(case, actor, now)
+        rules = case.strategy.compliance
+        start, end = inp.hours_start, inp.hours_end
+        if start and end and not (rules.window_start <= start and end <= rules.window_end):
+            raise Refusal(
+                "preferred_hours",
+                start=start.strftime("%H:%M"),
+                end=end.strftime("%H:%M"),
+                window_start=rules.window_start.strftime("%H:%M"),
+                window_end=rules.window_end.strftime("%H:%M"),
+            )
+
     def run(self, case: Case, inp: c.ChannelPreference, actor: Actor, now: datetime) -> None:
-        case.set_opt_out(inp.channel, inp.opted_out, inp.source, now, actor)
+        if inp.opted_out is not None:
+            case.set_opt_out(inp.channel, inp.opted_out, inp.source, now, actor)
+        if inp.hours_start and inp.hours_end:
+            case.s.hours_start, case.s.hours_end = inp.hours_start, inp.hours_end
+            hours = f"{inp.hours_start.strftime('%H:%M')}-{inp.hours_end.strftime('%H:%M')}"
+            case.event("preference", f"borrower prefers contact {hours}", now, actor)
 
 
 class InboundMessage(ActionDef[c.InboundMessage]):
