@@ -114,8 +114,9 @@ async def _case_page(
 async def case_page(
     request: Request, found: Annotated[Person, Readers], loan_id: LoanId
 ) -> Response:
-    noted = request.query_params.get("noted") == "1"
-    return await _case_page(request, found, loan_id, notice="case.noted" if noted else None)
+    done = {"noted": "case.noted", "called": "call.logged"}
+    notice = next((v for k, v in done.items() if request.query_params.get(k) == "1"), None)
+    return await _case_page(request, found, loan_id, notice=notice)
 
 
 @router.post("/cases/{loan_id}/reveal")
