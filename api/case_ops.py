@@ -17,7 +17,7 @@ from temporalio.client import (
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import ApiError, temporal_error
@@ -198,7 +198,7 @@ async def run_update(
     except WorkflowUpdateFailedError as err:
         cause = err.cause
         message = getattr(cause, "message", None) or str(cause or err)
-        raise ApiError(409, message) from err
+        raise ApiError(409, message, sentences=_translations(cause)) from err
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
             raise await not_open_error(client, case_id) from err
@@ -211,6 +211,13 @@ async def run_update(
             "header is safe",
             retry_after=5,
         ) from err
+
+
+def _translations(cause: BaseException | None) -> dict[str, str]:
+    """The core's refusal carries its code and its zh-CN sentence as the failure's details."""
+    if isinstance(cause, ApplicationError) and cause.type == "Refusal" and len(cause.details) > 1:
+        return {"zh-CN": str(cause.details[1])}
+    return {}
 
 
 async def read_case(client: Client, case_id: str, role: Role | None = None) -> c.CaseView:

@@ -29,9 +29,21 @@ _WHOLE_BODY = {
 class ApiError(HTTPException):
     """An HTTP error with a sentence a person can act on."""
 
-    def __init__(self, status_code: int, detail: str, *, retry_after: int | None = None) -> None:
+    def __init__(
+        self,
+        status_code: int,
+        detail: str,
+        *,
+        retry_after: int | None = None,
+        sentences: dict[str, str] | None = None,
+    ) -> None:
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
         super().__init__(status_code=status_code, detail=detail, headers=headers)
+        self.sentences = sentences or {}  # the same sentence in other languages (the core's)
+
+    def sentence(self, lang: str) -> str:
+        """The sentence in ``lang`` where the case gave one, else the API's (English)."""
+        return self.sentences.get(lang, str(self.detail))
 
 
 def field_error(field: str, message: str, location: str = "body") -> RequestValidationError:

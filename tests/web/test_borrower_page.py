@@ -19,6 +19,7 @@ from audit.timeline import build_timeline, fetch_case_histories
 from models.common import Channel, Role, Stage, case_id_for
 from models.tables import BorrowerLink
 from tests.web.borrower_helpers import (
+    LINK,
     confirm_by_code,
     first_link,
     messages,
@@ -210,6 +211,16 @@ async def test_a_refusal_of_the_case_is_shown_inline(
     await page.click("#promise-h ~ form button")
     await page.wait_for_selector("#refusal")
     assert "exceeds the balance" in await page.inner_text("#refusal")
+    # In Chinese, the case's own sentence in Chinese (the core gives both).
+    sent = len(await messages(live_site))
+    await open_case(live_site, locale="zh-CN")
+    zh_token, _ = await wait_message(live_site, LINK, after=sent)  # the new case's link
+    zh_page, _ = await open_page("phone", "zh-CN")
+    await confirm_by_code(zh_page, live_site, zh_token)
+    await zh_page.fill("#promise-amount", "99999.00")
+    await zh_page.click("#promise-h ~ form button")
+    await zh_page.wait_for_selector("#refusal")
+    assert "超过了待还余额" in await zh_page.inner_text("#refusal")
     await screenshot(page, "borrower-refusal-desktop-en", full_page=False)
     view = await read_case(dev_env.client, case_id_for(loan_id))
     assert view.promises == [] and view.stage is not Stage.FOLLOW_UP

@@ -315,7 +315,9 @@ async def borrower_action(request: Request, token: Token, what: str) -> Response
             view = await actions.act(client, v.link.case_id, ACTION_NAMES[what], inp)
         except ApiError as err:
             return _show(
-                v, refusal=str(err.detail), status=409 if err.status_code < 500 else err.status_code
+                v,
+                refusal=err.sentence(v.lang),
+                status=409 if err.status_code < 500 else err.status_code,
             )
         await _agreed_sms(v, what, view)
         raise v.back(done=f"borrower.done_{what}")

@@ -15,6 +15,7 @@ from api.errors import ApiError
 from models import case as c
 from models.common import case_id_for
 from web import casefile
+from web.pages import language
 from web.routes.cases import LoanId, _case_page, _temporal
 from web.session import Forbidden, Person, actor_of, check_csrf
 
@@ -57,6 +58,10 @@ async def log_call(request: Request, found: Person, loan_id: LoanId) -> Response
         await run_update(client, case_id_for(loan_id), c.UPDATE_MANUAL_CONTACT, inp)
     except ApiError as err:
         return await _case_page(
-            request, found, loan_id, refusal=str(err.detail), status=err.status_code
+            request,
+            found,
+            loan_id,
+            refusal=err.sentence(language(request, found.user)),
+            status=err.status_code,
         )
     return RedirectResponse(f"/cases/{loan_id}?called=1", status_code=303)

@@ -13,7 +13,7 @@ from api.errors import ApiError
 from models.common import Role, case_id_for
 from web import casefile, claims
 from web.casefile import Detail
-from web.pages import render, web_state
+from web.pages import language, render, web_state
 from web.session import Forbidden, Person, actor_of, check_csrf, person_with
 from web.worklist import worklist
 
@@ -137,7 +137,11 @@ async def reveal(request: Request, found: Person, loan_id: LoanId) -> Response:
         await casefile.add_note(await _temporal(request), loan_id, actor_of(found.user), note)
     except ApiError as err:
         return await _case_page(
-            request, found, loan_id, refusal=str(err.detail), status=err.status_code
+            request,
+            found,
+            loan_id,
+            refusal=err.sentence(language(request, found.user)),
+            status=err.status_code,
         )
     return await _case_page(request, found, loan_id, revealed=frozenset({detail}))
 
@@ -154,7 +158,11 @@ async def add_note(request: Request, found: Person, loan_id: LoanId) -> Response
         await casefile.add_note(await _temporal(request), loan_id, actor_of(found.user), text)
     except ApiError as err:
         return await _case_page(
-            request, found, loan_id, refusal=str(err.detail), status=err.status_code
+            request,
+            found,
+            loan_id,
+            refusal=err.sentence(language(request, found.user)),
+            status=err.status_code,
         )
     return RedirectResponse(f"/cases/{loan_id}?noted=1", status_code=303)
 

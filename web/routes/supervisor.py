@@ -100,9 +100,13 @@ async def decide(
         )  # fmt: skip
     except ApiError as err:
         return await _queue_page(
-            request, found, status=err.status_code, loan=loan_id, refusal=str(err.detail),
+            request,
+            found,
+            status=err.status_code,
+            loan=loan_id,
+            refusal=err.sentence(language(request, found.user)),
             sent=form,
-        )  # fmt: skip
+        )
     except RequestValidationError as err:
         sentence = "; ".join(str(e.get("msg", "")) for e in err.errors())
         return await _queue_page(

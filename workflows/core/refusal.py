@@ -64,6 +64,14 @@ SENTENCES: Mapping[str, tuple[str, str]] = {
         "拜访时段于 {at} 开始，开始前不能登记结果。",
     ),
     "terms": ("{problem}", "{problem}"),
+    "promise_window": (
+        "A promise must fall within {days} days; {proposed} proposed.",
+        "承诺还款日须在 {days} 天之内；所提为 {proposed} 天。",
+    ),
+    "promise_amount": (
+        "The promised amount {amount} exceeds the balance {balance}.",
+        "承诺金额 {amount} 超过了待还余额 {balance}。",
+    ),
     "unaffordable": (
         "An installment of {installment} is more than {share}% of the borrower's disposable "
         "income of {disposable} a month (at most {limit} per installment); propose more "

@@ -27,11 +27,9 @@ def promise_days(case: Case, terms: c.PromiseTerms, now: datetime) -> int:
 def check_promise(case: Case, terms: c.PromiseTerms, now: datetime) -> None:
     rules, days = treatments.rules_in_force(case.s, case.strategy), promise_days(case, terms, now)
     if not 0 <= days <= rules.promise_within_days:
-        problem = f"A promise must fall within {rules.promise_within_days} days; {days} proposed."
-        raise Refusal("terms", problem=problem)
+        raise Refusal("promise_window", days=str(rules.promise_within_days), proposed=str(days))
     if terms.amount > case.s.balance:
-        problem = f"The promised amount {terms.amount} exceeds the balance {case.s.balance}."
-        raise Refusal("terms", problem=problem)
+        raise Refusal("promise_amount", amount=str(terms.amount), balance=str(case.s.balance))
 
 
 def check_grace(case: Case, days: int) -> None:
