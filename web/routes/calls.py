@@ -19,7 +19,7 @@ from web.pages import language
 from web.routes.cases import LoanId, _case_page, _temporal
 from web.session import Forbidden, Person, actor_of, check_csrf
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)  # a screen, not the JSON API
 OUTCOMES = tuple(c.ManualContactOutcome)
 MAX_NOTES = 2000
 
