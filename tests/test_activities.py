@@ -103,7 +103,7 @@ def make_settings(sandbox_url: str, hooks_url: str, **changes: Any) -> Settings:
         "twilio_auth_token": TOKEN,
         "twilio_base_url": sandbox_url,
         "twilio_from_number": FROM,
-        "twilio_timeout_seconds": 0.5,
+        "twilio_timeout_seconds": 2.0,  # far below the sandbox stalls (5 s), above a slow CI answer
         "twilio_reconcile_settle_seconds": 1.0,
         "public_base_url": hooks_url,
     }
