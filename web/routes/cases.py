@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from temporalio.client import Client
 
+from api.auth import Action, allowed
 from api.deps import AppState
 from api.errors import ApiError
+from models.case import CloseReason
 from models.common import Role, case_id_for
 from web import casefile, claims
 from web.casefile import Detail
@@ -105,6 +108,9 @@ async def _case_page(
         notice=notice,
         holder=held,
         may_claim=casefile.may_write_notes(found.user.role) and not view.terminal,
+        may_ask=allowed(found.user.role, Action.REQUEST_CHANGE) and not view.terminal,
+        close_reasons=[r.value for r in CloseReason],
+        new_ref=lambda: uuid.uuid4().hex,
         may_release=held is not None
         and (held.user_id == found.user.id or found.user.role in claims.RELEASERS),
     )
@@ -114,7 +120,7 @@ async def _case_page(
 async def case_page(
     request: Request, found: Annotated[Person, Readers], loan_id: LoanId
 ) -> Response:
-    done = {"noted": "case.noted", "called": "call.logged"}
+    done = {"noted": "case.noted", "called": "call.logged", "asked": "request.asked"}
     notice = next((v for k, v in done.items() if request.query_params.get(k) == "1"), None)
     return await _case_page(request, found, loan_id, notice=notice)
 
