@@ -55,7 +55,7 @@ class ApprovalsPage:
     more: bool  # another page of cases follows
 
 
-async def _candidates(db: Database, page: int) -> tuple[list[str], bool]:
+async def pending_cases(db: Database, page: int) -> tuple[list[str], bool]:
     """Open cases with undecided requests, the longest waiting first; one extra to see more."""
     asked = sa.func.sum(sa.case((col(CaseEvent.summary).like(ASKED), 1), else_=0))
     decided = sa.func.sum(sa.case((col(CaseEvent.summary).like(ASKED), 0), else_=1))
@@ -76,7 +76,7 @@ async def _candidates(db: Database, page: int) -> tuple[list[str], bool]:
 
 
 async def pending(db: Database, client: Client, page: int = 1) -> ApprovalsPage:
-    loans, more = await _candidates(db, page)
+    loans, more = await pending_cases(db, page)
     rows: list[Pending] = []
     for loan_id in loans:  # one query each, in turn: at most PAGE_SIZE per page
         try:

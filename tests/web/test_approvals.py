@@ -88,3 +88,12 @@ async def test_supervisor_approves_an_operators_amount_correction(
     await screenshot(stale, "approvals-refused-phone-zh-CN")
     assert (await read_case(client, case_id_for(loan_id))).requests[0].status == "approved"
     assert sup_guard.outside == stale_guard.outside == []
+    # The case page tells a zh-CN reader what happened, in Chinese, newest first.
+    for viewport, shown in screens.items():
+        view_page = shown[0]
+        assert await weigh(view_page, f"{live_site.url}/cases/{loan_id}") < MAX_PAGE_BYTES
+        shown_text = await view_page.inner_text("#timeline")
+        assert "申请 1：已批准" in shown_text, shown_text
+        assert "逾期金额 1530.50 → 1400.00" in shown_text, shown_text
+        assert "已批准" in await view_page.inner_text("#request-1")
+        await screenshot(view_page, f"case-approved-{viewport}-zh-CN")
