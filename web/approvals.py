@@ -10,6 +10,7 @@ one "request N approved|declined" per decision). A page asks at most ``PAGE_SIZE
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -75,8 +76,14 @@ async def pending_cases(db: Database, page: int) -> tuple[list[str], bool]:
     return loans[:PAGE_SIZE], len(loans) > PAGE_SIZE
 
 
-async def pending(db: Database, client: Client, page: int = 1) -> ApprovalsPage:
+async def pending(
+    db: Database, connect: Callable[[], Awaitable[Client]], page: int = 1
+) -> ApprovalsPage:
+    """The page's pending requests; Temporal is asked only when some case has one."""
     loans, more = await pending_cases(db, page)
+    if not loans:
+        return ApprovalsPage(rows=[], page=page, more=more)
+    client = await connect()
     rows: list[Pending] = []
     for loan_id in loans:  # one query each, in turn: at most PAGE_SIZE per page
         try:

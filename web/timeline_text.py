@@ -138,6 +138,8 @@ WHY: tuple[tuple[str, str], ...] = (
     (r"the loan system's new figure", "loan_system"),
     (r"repeat overdue event", "repeat_event"),
 )
+# web/casefile.py's reveal_note: who revealed which detail and why, as a note on the case.
+REVEALED = re.compile(r"revealed the borrower's (?P<detail>\w+) — why: (?P<note>.*)", re.DOTALL)
 LABEL = r"commitment (?P<no>\d+) \((?P<ck>\w+), (?P<amount>\S+) due (?P<day>\S+)\)"
 # The contact rules' reasons (workflows/core/compliance.py), joined by "; " when several.
 GATE: tuple[tuple[str, str], ...] = (
@@ -217,6 +219,7 @@ class Words:
             "dr": lambda v: self.word("reason", v),
             "res": lambda v: self.word("result", v),
             "ck": lambda v: self.word("tl.kind", v),
+            "detail": lambda v: self.word("case", f"detail_{v}"),
             "note": note_text,
             "at": self.when,
         }
@@ -255,13 +258,31 @@ class Words:
         key = "tl.update" if entry.source == "update" else "tl.signal"
         return self.t(key, what=what, by=by) + (f"：{fields}" if fields else "")
 
+    def event(self, kind: str, text: str) -> str:
+        """A case event's summary known only by its kind and text (the read model's row)."""
+        if not self.zh:
+            return text
+        return self._match(CASE_EVENTS.get(kind, ()), text, "event") or text
+
+    def tag(self, entry: TimelineEntry) -> str:
+        """The entry's label: its kind in English; in zh-CN a word for it."""
+        if not self.zh:
+            return entry.kind
+        if entry.source in ("update", "signal", "timer", "workflow", "activity"):
+            return self.t(f"tl.tag.{entry.source}")
+        return self.word("tl.tag", entry.kind)
+
+    def role(self, role: str | None) -> str:
+        """A role as the timeline names it: the code in English (as the export), a word in zh-CN."""
+        return self.word("role", role or "") if self.zh else role or ""
+
     def summary(self, entry: TimelineEntry) -> str:
         if (
             entry.source == "case_event"
             and entry.kind in NOTE_KINDS
             and not entry.summary.startswith("borrower wrote: ")
         ):
-            return note_text(entry.summary)
+            return self._note(note_text(entry.summary))
         if entry.source in ("update", "signal") and entry.kind != "update_failed":
             return self._action(entry)
         if not self.zh:
@@ -274,6 +295,13 @@ class Words:
         if entry.source in ("workflow", "timer"):
             return self._match(WORKFLOW, entry.summary, "run") or entry.summary
         return entry.summary
+
+    def _note(self, text: str) -> str:
+        """A note as written; a reveal's note (web/casefile.py's wording) in the viewer's words."""
+        found = REVEALED.fullmatch(text) if self.zh else None
+        if found is None:
+            return text
+        return self.t("tl.event.revealed", **self._groups(found.groupdict()))
 
     def _english_reply(self, entry: TimelineEntry) -> str:
         text = entry.summary.removeprefix("borrower wrote: ")

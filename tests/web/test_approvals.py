@@ -4,16 +4,19 @@ it. A stale second decision is refused with the case's own sentence in the viewe
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from temporalio.testing import WorkflowEnvironment
 
 from api.case_ops import read_case
 from audit.timeline import build_timeline, fetch_case_histories
-from models.common import Role, case_id_for
+from models.common import Role, Stage, case_id_for
+from models.tables import CaseEvent
 from tests import factories
-from tests.web.conftest import LiveSite, OpenPage, log_in, screenshot
-from tests.web.test_login import MAX_PAGE_BYTES, weigh
+from tests.web.conftest import LiveSite, OpenPage, Site, log_in, screenshot
+from tests.web.test_dashboard import seed
+from tests.web.weights import weighed
 
 
 async def test_supervisor_approves_an_operators_amount_correction(
@@ -34,7 +37,7 @@ async def test_supervisor_approves_an_operators_amount_correction(
     await page.click("#request-submit")
     await page.wait_for_selector("#refusal")
     assert "Say why" in await page.inner_text("#refusal")
-    await page.fill("#req-amount", "1400.00")
+    assert await page.input_value("#req-amount") == "1400.00"  # kept, to correct, not retype
     await page.fill("#req-reason", "late fee waived by the branch")
     await screenshot(page, "case-request-desktop-en")
     await page.click("#request-submit")
@@ -50,7 +53,7 @@ async def test_supervisor_approves_an_operators_amount_correction(
         sup_page, sup_guard = await open_page(viewport, "zh-CN")
         await log_in(sup_page, live_site, supervisor)
         await sup_page.wait_for_url(f"{live_site.url}/")
-        assert await weigh(sup_page, f"{live_site.url}/approvals") < MAX_PAGE_BYTES
+        await weighed(sup_page, f"{live_site.url}/approvals", f"approvals-{viewport}-zh-CN")
         card = sup_page.locator(f"#req-{loan_id}-1")
         assert operator in await card.locator(".who-asked").inner_text()
         assert "1400.00 CNY" in await card.locator(".asked").inner_text()
@@ -58,6 +61,17 @@ async def test_supervisor_approves_an_operators_amount_correction(
         assert "1530.50 CNY" in await card.inner_text()  # what the case says now
         await screenshot(sup_page, f"approvals-{viewport}-zh-CN")
         screens[viewport] = (sup_page, sup_guard)
+    english = await live_site.person(Role.SUPERVISOR)
+    for viewport in ("phone", "desktop"):
+        en_page, en_guard = await open_page(viewport, "en")
+        await log_in(en_page, live_site, english)
+        await en_page.wait_for_url(f"{live_site.url}/")
+        await weighed(en_page, f"{live_site.url}/approvals", f"approvals-{viewport}-en")
+        assert "1400.00 CNY" in await en_page.inner_text(f"#req-{loan_id}-1 .asked")
+        await screenshot(en_page, f"approvals-{viewport}-en")
+        await weighed(en_page, f"{live_site.url}/cases/{loan_id}", f"case-{viewport}-en")
+        await screenshot(en_page, f"case-request-{viewport}-en")
+        assert en_guard.outside == []
     sup_page, sup_guard = screens["desktop"]
     # A decision without the form's CSRF token is refused before the case is asked.
     forged = await sup_page.request.post(
@@ -91,9 +105,41 @@ async def test_supervisor_approves_an_operators_amount_correction(
     # The case page tells a zh-CN reader what happened, in Chinese, newest first.
     for viewport, shown in screens.items():
         view_page = shown[0]
-        assert await weigh(view_page, f"{live_site.url}/cases/{loan_id}") < MAX_PAGE_BYTES
+        await weighed(view_page, f"{live_site.url}/cases/{loan_id}", f"case-{viewport}-zh-CN")
         shown_text = await view_page.inner_text("#timeline")
         assert "申请 1：已批准" in shown_text, shown_text
         assert "逾期金额 1530.50 → 1400.00" in shown_text, shown_text
         assert "已批准" in await view_page.inner_text("#request-1")
         await screenshot(view_page, f"case-approved-{viewport}-zh-CN")
+
+
+async def test_approvals_say_when_the_cases_cannot_be_asked(
+    site: Site, open_page: OpenPage
+) -> None:
+    """With a request waiting and Temporal unreachable, the page says so (503, a sentence),
+    not a JSON error; with nothing waiting it needs no Temporal at all."""
+    supervisor = await site.person(Role.SUPERVISOR)
+    page, guard = await open_page("desktop", "en")
+    await log_in(page, site, supervisor)
+    await page.wait_for_url(f"{site.url}/")
+    answer = await page.goto(f"{site.url}/approvals")
+    assert answer is not None and answer.status == 200
+    assert "No request is waiting" in await page.inner_text("main")
+    await seed(site.database, datetime.now(UTC), site.region)  # the dashboard's portfolio
+    async with site.database.session() as session:
+        session.add(
+            CaseEvent(
+                case_id=case_id_for("L-dash-A"),
+                seq=99,
+                at=datetime.now(UTC),
+                stage=Stage.REMINDING,
+                kind="request",
+                summary="request 1: amount_correction awaits a supervisor",
+            )
+        )
+        await session.commit()
+    answer = await page.goto(f"{site.url}/approvals")
+    assert answer is not None and answer.status == 503
+    assert "Temporal is unreachable" in await page.inner_text("#refusal")
+    await screenshot(page, "approvals-unavailable-desktop-en")
+    assert guard.outside == []

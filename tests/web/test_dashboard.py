@@ -19,7 +19,7 @@ from models.tables import (
     Payment,
 )
 from tests.web.conftest import OpenPage, Site, log_in, screenshot
-from tests.web.test_login import MAX_PAGE_BYTES, weigh
+from tests.web.weights import weighed
 from web import approvals, portfolio
 
 # name: currency, strategy, stage, DPD now, DPD when placed, balance, payments
@@ -161,7 +161,7 @@ async def test_dashboard_shows_the_portfolio_figures(site: Site, open_page: Open
             page, guard = await open_page(viewport, lang)
             await log_in(page, site, supervisor)
             await page.wait_for_url(f"{site.url}/")
-            assert await weigh(page, f"{site.url}/dashboard") < MAX_PAGE_BYTES
+            await weighed(page, f"{site.url}/dashboard", f"dashboard-{viewport}-{lang}")
             for group, (cases, paid, owed, rate) in RECOVERY.items():
                 row = page.locator(f'tr[data-group="{group}"]')
                 assert await row.locator("td.paid").inner_text() == paid

@@ -98,3 +98,17 @@ def test_every_note_goes_through_note_text(lang: str, monkeypatch: pytest.Monkey
     update = words.summary(_entry("note", "update note by op-1", source="update", text="hi"))
     assert note == "<called back at noon>"
     assert "<pay friday>" in reply and "<hi>" in update
+
+
+def test_a_reveal_reads_in_chinese() -> None:
+    """The note a reveal leaves (who, when and why stand in the history) in the reader's words."""
+    entry = _entry("note", "revealed the borrower's phone — why: calling back as asked")
+    assert _words("zh-CN").summary(entry) == "查看了借款人的电话，原因：calling back as asked"
+    assert _words("en").summary(entry) == entry.summary
+
+
+def test_a_read_model_summary_reads_in_chinese() -> None:
+    """The escalation queue's reason (a stage event's summary from the read model)."""
+    text = "visit -> escalated: visit outcome refused"
+    assert _words("zh-CN").event("stage", text) == "待上门 → 已升级：拜访结果：拒绝沟通"
+    assert _words("en").event("stage", text) == text

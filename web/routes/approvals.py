@@ -92,13 +92,13 @@ async def ask(request: Request, found: Person, loan_id: LoanId) -> Response:
         raise Forbidden("forbidden.role")
     inp = request_input(form, found)
     if isinstance(inp, str):
-        return await _case_page(request, found, loan_id, refusal=inp, status=422)
+        return await _case_page(request, found, loan_id, refusal=inp, status=422, sent=form)
     try:
         await _api_run(request, loan_id, c.UPDATE_REQUEST_CHANGE, inp, form.get("ref", ""))
     except (ApiError, RequestValidationError) as err:
         status = err.status_code if isinstance(err, ApiError) else 422
         sentence = _refusal(err, language(request, found.user))
-        return await _case_page(request, found, loan_id, refusal=sentence, status=status)
+        return await _case_page(request, found, loan_id, refusal=sentence, status=status, sent=form)
     return RedirectResponse(f"/cases/{loan_id}?asked=1", status_code=303)
 
 
@@ -112,7 +112,12 @@ async def _page(
     if state.database is None:
         raise Forbidden("forbidden.unavailable")
     api: AppState = request.app.state.collectflow
-    listing = await approvals.pending(state.database, await api.temporal(), page)
+    try:
+        listing = await approvals.pending(state.database, api.temporal, page)
+    except ApiError as err:  # Temporal is down: say so, on the page, rather than a JSON 503
+        listing = approvals.ApprovalsPage(rows=[], page=page, more=False)
+        values = {**values, "refusal": err.sentence(language(request, found.user))}
+        status = err.status_code
     return render(
         request, "approvals.html", user=found.user, csrf=found.csrf_token, status=status,
         listing=listing, new_ref=lambda: uuid.uuid4().hex,

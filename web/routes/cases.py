@@ -69,6 +69,7 @@ async def _case_page(
     refusal: str | None = None,
     notice: str | None = None,
     status: int = 200,
+    sent: dict[str, str] | None = None,
 ) -> Response:
     if not casefile.may_read(found.user.role):
         raise Forbidden("forbidden.role")
@@ -111,6 +112,7 @@ async def _case_page(
         may_ask=allowed(found.user.role, Action.REQUEST_CHANGE) and not view.terminal,
         close_reasons=[r.value for r in CloseReason],
         new_ref=lambda: uuid.uuid4().hex,
+        sent=sent or {},  # a refused form's values, to correct rather than retype
         may_release=held is not None
         and (held.user_id == found.user.id or found.user.role in claims.RELEASERS),
     )
