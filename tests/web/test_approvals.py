@@ -140,6 +140,7 @@ async def test_approvals_say_when_the_cases_cannot_be_asked(
         await session.commit()
     answer = await page.goto(f"{site.url}/approvals")
     assert answer is not None and answer.status == 503
-    assert "Temporal is unreachable" in await page.inner_text("#refusal")
+    assert "cannot be asked right now" in await page.inner_text("#refusal")
+    assert "No request is waiting" not in await page.inner_text("main")  # not known, not said
     await screenshot(page, "approvals-unavailable-desktop-en")
     assert guard.outside == []

@@ -40,8 +40,8 @@ CONTACTS = [
     ("unanswered", "", "call-2"),
     ("answered", "", "manual-1"),  # an operator's logged calls
     ("unanswered", "", "manual-2"),
-    ("deferred", "outside the contact hours", "reminder-4"),
-    ("deferred", "outside the contact hours", "reminder-4"),
+    ("deferred", "outside the borrower's contact hours", "reminder-4"),
+    ("deferred", "outside the borrower's contact hours", "reminder-4"),
     ("blocked", "the borrower opted out of sms", "reminder-5"),
 ]
 # (agent, capacity, active, visit days from today)
@@ -58,7 +58,10 @@ CURE = ("2 of 6", "6 中的 2", 33)  # C, E of six cases
 ROLL = ("2 of 4", "4 中的 2", 50)  # B, D of the open A, B, D, F
 RPC = ("2 of 4", "4 中的 2", 50)  # call-1, manual-1 answered; call-2, manual-2 not
 PER_CASE = "0.8 (5 / 6)"  # three messages sent and two logged calls, six cases
-HELD = {"deferred:outside the contact hours": "2", "blocked:the borrower opted out of sms": "1"}
+HELD = {
+    "deferred:outside the borrower's contact hours": "2",
+    "blocked:the borrower opted out of sms": "1",
+}
 LOAD_TODAY = {"AG-1": "2 / 4", "AG-2": "2 / 1"}
 LOAD_WEEK = {"AG-1": "3", "AG-2": "2"}  # AG-1's visit in 8 days is outside; AG-3 is inactive
 
@@ -174,6 +177,8 @@ async def test_dashboard_shows_the_portfolio_figures(site: Site, open_page: Open
             assert await page.inner_text("#per-case") == PER_CASE
             for key, n in HELD.items():
                 assert await page.inner_text(f'td[data-held="{key}"]') == n
+            gate_words = "不在借款人的联系时段内" if lang == "zh-CN" else "outside the borrower's"
+            assert gate_words in await page.inner_text("#held-back")
             for agent, shown in LOAD_TODAY.items():
                 assert await page.inner_text(f'td[data-agent-today="{agent}"]') == shown
                 assert await page.inner_text(f'td[data-agent-week="{agent}"]') == LOAD_WEEK[agent]

@@ -13,7 +13,8 @@ from audit.replay import history_from_file
 from audit.timeline import TimelineEntry, build_timeline
 from web import timeline_text
 from web.i18n import Translator
-from web.timeline_text import CASE_EVENTS, Words, words_for
+from web.timeline_shapes import CASE_EVENTS
+from web.timeline_text import Words, words_for
 
 HISTORIES = Path(__file__).parents[1] / "histories"
 

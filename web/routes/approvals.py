@@ -116,7 +116,13 @@ async def _page(
         listing = await approvals.pending(state.database, api.temporal, page)
     except ApiError as err:  # Temporal is down: say so, on the page, rather than a JSON 503
         listing = approvals.ApprovalsPage(rows=[], page=page, more=False)
-        values = {**values, "refusal": err.sentence(language(request, found.user))}
+        t = Translator(language(request, found.user))
+        values = {
+            **values,
+            "refusal": t("approvals.unavailable")
+            if err.status_code == 503
+            else err.sentence(t.language),
+        }
         status = err.status_code
     return render(
         request, "approvals.html", user=found.user, csrf=found.csrf_token, status=status,
