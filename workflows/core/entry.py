@@ -64,7 +64,11 @@ def start(
         previous_case=previous_case,
         do_not_contact=do_not_contact,
     )
-    return Case(state, strategy)
+    case = Case(state, strategy)
+    # The first stage boundary: a scorecard strategy picks the treatment for the reminders
+    # (nothing happens without a scorecard); the event leaves with the first effects.
+    case.assess("case opened", now)
+    return case
 
 
 def from_input(inp: CaseInput, case_id: str, now: datetime) -> tuple[Case, list[fx.Effect]]:
