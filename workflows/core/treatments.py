@@ -111,16 +111,16 @@ def reminder_skip(s: CaseState, strategy: Strategy, index: int) -> str | None:
 
 
 def hardship_offer(s: CaseState, strategy: Strategy) -> affordability.Proposal | None:
-    """What a hardship_first treatment offers now: the calculator's affordable plan or grace.
-    Illness with no figures known is genuine hardship as it stands: a grace, while one is left
-    (illness routes the offer; it never touches the score)."""
+    """What a hardship_first treatment offers now: illness is genuine hardship whatever the
+    figures — a grace, while one is left (illness routes the offer; it never touches the
+    score); otherwise the calculator's affordable plan or grace."""
     choice = in_force(s, strategy)
     if choice is None or choice.path is not Path.HARDSHIP_FIRST or s.balance <= 0:
         return None
     proposal = propose_for(s, strategy)
     rules = choice.negotiation
     ill = s.default_reason == DefaultReason.ILLNESS.value
-    if proposal.needs_income and ill and s.graces_used < rules.max_graces:
+    if ill and s.graces_used < rules.max_graces:
         return affordability.Proposal(
             kind="hardship_grace",
             grace_days=rules.max_grace_days,

@@ -146,8 +146,8 @@ def figures(reason: c.DefaultReason, income: str, expenses: str) -> c.Negotiatio
 
 
 def test_the_offer_is_the_calculators_grace_or_plan() -> None:
-    """No affordable plan: a grace; illness with means: the shortest affordable plan; means and
-    no illness: no hardship, no offer."""
+    """No affordable plan: a grace; illness, even with the means: a grace; means and no
+    illness: no hardship, no offer; illness after the graces are used: the calculator's plan."""
     strategy = segmented()
     now = OPENED + timedelta(hours=1)
     tight = opened(strategy, "6000.00")  # 100 a month to spare: no plan of 12 fits
@@ -155,8 +155,12 @@ def test_the_offer_is_the_calculators_grace_or_plan() -> None:
     assert tight.s.hardship and tight.s.last_offer == "hardship_grace:0:30"
     ill = opened(strategy, "3000.00")  # 3000 to spare, half of it an installment
     out = act(ill, N.NEGOTIATION, figures(c.DefaultReason.ILLNESS, "5000", "2000"), OPERATOR, now)
-    offer = events(out, "offer")[0]
-    assert offer.details["offer"] == "plan" and ill.s.graces_offered == 0
+    assert events(out, "offer")[0].details["offer"] == "hardship_grace"
+    ill.s.graces_used = strategy.negotiation.max_graces  # both graces taken: a plan it is
+    later = act(ill, N.NEGOTIATION, figures(c.DefaultReason.ILLNESS, "5000", "2000"), OPERATOR, now)
+    offer = events(later, "offer")[0]
+    assert offer.details["offer"] == "plan" and offer.details["count"] == "2"
+    assert ill.s.graces_offered == 1 and ill.s.offers_made == 2
     able = opened(strategy, "3000.00")
     out = act(able, N.NEGOTIATION, figures(c.DefaultReason.FORGOT, "5000", "2000"), OPERATOR, now)
     assert not able.s.hardship and not events(out, "offer") and able.s.offers_made == 0
