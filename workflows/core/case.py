@@ -47,8 +47,10 @@ class Case(Commitments):
         """A hardship_first treatment offers the calculator's grace or affordable plan: on
         record, and by SMS with the borrower's link where they can take it. The same offer is
         not repeated; a changed one (new figures, a grace used) is made again."""
-        offer = treatments.hardship_offer(self.s, self.strategy)
         s = self.s
+        if s.hardship_until is not None and now < s.hardship_until:
+            return  # a grace is running: nothing to offer until it ends and the case assesses
+        offer = treatments.hardship_offer(s, self.strategy)
         if offer is None:
             return
         signature = f"{offer.kind}:{offer.count}:{offer.grace_days}"

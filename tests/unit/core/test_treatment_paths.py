@@ -166,6 +166,17 @@ def test_the_offer_is_the_calculators_grace_or_plan() -> None:
     assert not able.s.hardship and not events(out, "offer") and able.s.offers_made == 0
 
 
+def test_no_offer_while_a_grace_runs() -> None:
+    """A grace agreed in the negotiation itself: the borrower has it, nothing more is offered."""
+    case = opened(segmented(), "6000.00")
+    grace = figures(c.DefaultReason.UNEMPLOYMENT, "3000", "2900").model_copy(
+        update={"result": c.NegotiationResult.HARDSHIP_GRACE, "grace_days": 30, "promise": None}
+    )
+    out = act(case, N.NEGOTIATION, grace, OPERATOR, OPENED + timedelta(hours=1))
+    assert case.s.hardship and case.s.graces_used == 1
+    assert not events(out, "offer") and not [x for x in contacts(out) if x.step.startswith("offer")]
+
+
 def test_a_hardship_first_treatment_needs_its_offer_template() -> None:
     """Refused at load: a hardship_first treatment without the hardship_offer SMS."""
     import pytest
