@@ -68,7 +68,11 @@ def start(
     )
     state.event_seq = seq_base
     state.payment_refs = list(earlier_payment_refs)[-PAYMENT_REFS_KEPT:]
-    return Case(state, strategy)
+    case = Case(state, strategy)
+    # The first stage boundary: a scorecard strategy picks the treatment for the reminders
+    # (nothing happens without a scorecard); the event leaves with the first effects.
+    case.assess("case opened", now)
+    return case
 
 
 def from_input(inp: CaseInput, case_id: str, now: datetime) -> tuple[Case, list[fx.Effect]]:
