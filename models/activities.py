@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from models.case import (
     ContactOutcome,
+    ContactRecord,
     InstallmentPlan,
     NegotiationRecord,
     NextAction,
@@ -28,6 +29,7 @@ PLACE_CALL = "place_call"
 ASSIGN_FIELD_AGENTS = "assign_field_agents"
 NOTIFY_SUPERVISOR = "notify_supervisor"
 SYNC_CASE = "sync_case"
+BORROWER_CONTACTS = "borrower_contacts"
 HAND_OFF_TO_LEGAL = "hand_off_to_legal"
 SCAN_OVERDUE_LOANS = "scan_overdue_loans"
 
@@ -154,6 +156,19 @@ class SyncResult(BaseModel):
         """The events with long texts cut: a note's full text is already in the history as
         the update's input, and echoing it again would double what 200 long notes cost."""
         return cls(events=[_cut(e) for e in events])
+
+
+class BorrowerContactsInput(BaseModel):
+    """Which contacts the caps must see: the borrower's, on cases other than this one, since
+    the longest cap window began (in the case's own clock)."""
+
+    case_id: str
+    borrower_id: str
+    since: datetime
+
+
+class BorrowerContacts(BaseModel):
+    contacts: list[ContactRecord] = Field(default_factory=list)
 
 
 ECHO_CHARS = 240
