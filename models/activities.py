@@ -30,6 +30,8 @@ ASSIGN_FIELD_AGENTS = "assign_field_agents"
 NOTIFY_SUPERVISOR = "notify_supervisor"
 SYNC_CASE = "sync_case"
 BORROWER_CONTACTS = "borrower_contacts"
+ESCALATION_DIGEST = "escalation_digest"
+DIGEST_WORKFLOW = "EscalationDigest"
 HAND_OFF_TO_LEGAL = "hand_off_to_legal"
 SCAN_OVERDUE_LOANS = "scan_overdue_loans"
 
@@ -169,6 +171,26 @@ class BorrowerContactsInput(BaseModel):
 
 class BorrowerContacts(BaseModel):
     contacts: list[ContactRecord] = Field(default_factory=list)
+
+
+class DigestInput(BaseModel):
+    as_of: datetime | None = None  # the schedule's tick (the workflow's clock); None: now
+    limit: int = Field(default=50, ge=1, le=500)
+
+
+class DigestEntry(BaseModel):
+    loan_id: str
+    decide_by: datetime | None = None  # None: past the deadline alert, no decision yet due
+    overdue: bool = False
+
+
+class EscalationDigest(BaseModel):
+    """One digest of the cases awaiting a supervisor's escalation decision, nearest first."""
+
+    as_of: datetime
+    awaiting: int = 0
+    overdue: int = 0
+    entries: list[DigestEntry] = Field(default_factory=list)
 
 
 ECHO_CHARS = 240
