@@ -162,11 +162,20 @@ class SyncResult(BaseModel):
 
 class BorrowerContactsInput(BaseModel):
     """Which contacts the caps must see: the borrower's, on cases other than this one, since
-    the longest cap window began (in the case's own clock)."""
+    the longest cap window began (in the case's own clock).
+
+    With ``at`` and ``channel`` (the contact about to be made, due since ``due_at``): a sibling
+    case whose own contact fell due first (its next action; the smaller case id on a tie) and
+    not longer than ``grace_seconds`` before ``at`` counts as a contact on ``channel`` now, so
+    two loans that wake together do not both send."""
 
     case_id: str
     borrower_id: str
     since: datetime
+    at: datetime | None = None
+    due_at: datetime | None = None
+    channel: Channel | None = None
+    grace_seconds: int = 3600
 
 
 class BorrowerContacts(BaseModel):

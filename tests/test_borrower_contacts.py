@@ -12,7 +12,7 @@ from activities.db import Database
 from activities.projection import sync_case
 from models import activities as act
 from models import tables as t
-from models.case import ContactOutcome
+from models.case import ContactOutcome, NextAction
 from models.common import SYSTEM_ACTOR, Channel, Stage, StrategyRef, case_id_for
 from tests import factories
 from tests.test_activities import seed_case
@@ -118,3 +118,48 @@ async def test_the_other_loans_attempts_one_record_each_with_answers(database: D
         (f"{case_id_for(first)}/manual-1", Channel.CALL, ContactOutcome.UNANSWERED, False),
     ]
     assert found[0].at == T0 and found[1].at == T0 + timedelta(hours=2)
+
+
+async def test_a_sibling_due_first_counts_as_contacting_now(database: Database) -> None:
+    """Two loans waking together: the one due first (the smaller id on a tie) is counted by the
+    other as a contact now; a sibling due long ago (a stale row) or closed is not counted."""
+    inp = factories.case_input()
+    await seed_case(database, inp)
+    b = inp.borrower.id
+    tag = uuid.uuid4().hex[:6]
+    early, tie_small, tie_large, stale, closed = (f"L-{x}-{tag}" for x in ("e", "a", "z", "s", "c"))
+    wanted = {
+        early: (Stage.REMINDING, "reminder", -0.5),
+        tie_small: (Stage.REMINDING, "reminder", 0),
+        tie_large: (Stage.REMINDING, "contact_window", 0),
+        stale: (Stage.REMINDING, "reminder", -3),
+        closed: (Stage.RESOLVED, "reminder", -0.2),
+    }
+    for loan_id, (stage, kind, hours) in wanted.items():
+        await add_loan(database, loan_id, b)
+        update = {
+            "stage": stage,
+            "next_action": NextAction(kind=kind, at=T0 + timedelta(hours=hours)),
+        }
+        await sync_case(database, projection(loan_id, b, []).model_copy(update=update))
+
+    async def counted(loan_id: str, due_hours: float) -> set[str]:
+        ask = act.BorrowerContactsInput(
+            case_id=case_id_for(loan_id),
+            borrower_id=b,
+            since=T0 - timedelta(days=8),
+            at=T0 + timedelta(minutes=5),
+            due_at=T0 + timedelta(hours=due_hours),
+            channel=Channel.SMS,
+        )
+        found = await other_loan_contacts(database, ask)
+        assert all(r.channel is Channel.SMS and r.at == ask.at for r in found)
+        return {r.key.removesuffix("/due") for r in found}
+
+    assert await counted(tie_small, 0) == {case_id_for(early)}
+    assert await counted(tie_large, 0) == {case_id_for(early), case_id_for(tie_small)}
+    assert await counted(early, -0.5) == set()
+    without_channel = act.BorrowerContactsInput(
+        case_id=case_id_for(tie_large), borrower_id=b, since=T0 - timedelta(days=8)
+    )
+    assert await other_loan_contacts(database, without_channel) == []

@@ -86,8 +86,8 @@ class CollectionCase:
 
     async def _wake(self, now: datetime) -> None:
         """Do what is due; before a contact, read the borrower's other loans (caps per borrower)."""
-        if entry.would_contact(self.case, now) and workflow.patched("borrower-caps"):
-            ask = entry.borrower_query(self.case, self.inp.borrower.id, now)
+        if (channel := entry.contact_due(self.case, now)) and workflow.patched("borrower-caps"):
+            ask = entry.borrower_query(self.case, self.inp.borrower.id, now, channel)
             seen = await self._local(act.BORROWER_CONTACTS, ask, act.BorrowerContacts)
             entry.borrower_contacts(self.case, seen.contacts, now)
         self._pending.extend(entry.on_timer(self.case, workflow.now()))

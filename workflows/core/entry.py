@@ -13,7 +13,7 @@ Update validators call ``entry.validate`` (a ``Refusal`` becomes the ValueError 
 update handlers call ``entry.handle`` and answer ``entry.receipt``; signal handlers call
 ``entry.signal``. Activity results come back through ``contact_reported`` and
 ``collectors_assigned``; the borrower's contacts on other loans through ``borrower_contacts``,
-read when ``would_contact`` says the wake is about to contact the borrower.
+read when ``contact_due`` says the wake is about to contact the borrower.
 """
 
 from __future__ import annotations
@@ -161,17 +161,30 @@ def _cap_window(case: Case) -> timedelta:
     return timedelta(seconds=case.strategy.day_seconds * 8)
 
 
-def borrower_query(case: Case, borrower_id: str, now: datetime) -> act.BorrowerContactsInput:
-    """What to read before a contact: the borrower's other cases, as far back as caps look."""
-    since = now - _cap_window(case)
-    return act.BorrowerContactsInput(case_id=case.s.case_id, borrower_id=borrower_id, since=since)
+def borrower_query(
+    case: Case, borrower_id: str, now: datetime, channel: Channel | None = None
+) -> act.BorrowerContactsInput:
+    """What to read before a contact on ``channel``: the borrower's other cases, as far back as
+    the caps look, and a sibling's contact due now (within an hour, or a strategy day's 24th)."""
+    due = next_wait(case, now).until  # what this wake was aimed at: the tie-break's order
+    return act.BorrowerContactsInput(
+        case_id=case.s.case_id,
+        borrower_id=borrower_id,
+        since=now - _cap_window(case),
+        at=now,
+        due_at=now if due is None else min(due, now),
+        channel=channel,
+        grace_seconds=max(1, min(3600, case.strategy.day_seconds // 24)),
+    )
 
 
-def would_contact(case: Case, now: datetime) -> bool:
-    """Would waking now make a collection contact? Tried on a copy, so the shell can read the
-    borrower's other loans first, and only then (one read per contact, not per wake)."""
+def contact_due(case: Case, now: datetime) -> Channel | None:
+    """The channel of the collection contact waking now would make, if any. Tried on a copy,
+    so the shell reads the borrower's other loans first, and only then (one read per contact,
+    not per wake)."""
     trial = Case(case.s.model_copy(deep=True), case.strategy)
-    return any(isinstance(e, fx.Contact) and not e.transactional for e in on_timer(trial, now))
+    due = (e for e in on_timer(trial, now) if isinstance(e, fx.Contact) and not e.transactional)
+    return next((e.channel for e in due), None)
 
 
 @dataclass(frozen=True)

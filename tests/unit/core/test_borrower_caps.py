@@ -39,6 +39,7 @@ def test_the_shell_hands_over_only_what_a_cap_window_can_see() -> None:
     assert [k.step for k in kept] == [r.purpose for r in recent[-50:]]
     assert all(k.channel is Channel.CALL and k.at > now - timedelta(days=8) for k in kept)
     assert entry.borrower_query(case, "B-1", now).since == now - timedelta(days=8)
+    assert entry.borrower_query(case, "B-1", now).channel is None
 
 
 def test_another_loans_sms_defers_this_one_and_the_reason_says_so() -> None:
@@ -90,11 +91,14 @@ def test_an_operators_call_is_refused_when_the_other_loans_used_up_the_calls() -
     assert "7 calls in 7 days" in refused.value.en and "on other loans" in refused.value.en
 
 
-def test_would_contact_tries_on_a_copy() -> None:
-    """The shell's look-ahead says when a wake will contact, and leaves the case untouched."""
+def test_contact_due_tries_on_a_copy() -> None:
+    """The shell's look-ahead names the channel a wake will contact on, and leaves the case
+    untouched."""
     case = new_case()
     first = contacts(run_until(new_case(), OPENED + timedelta(days=3)))[0]
     before = case.s.model_dump()
-    assert entry.would_contact(case, OPENED) is False
-    assert entry.would_contact(case, first.at) is True
+    assert entry.contact_due(case, OPENED) is None
+    assert entry.contact_due(case, first.at) is Channel.SMS
     assert case.s.model_dump() == before
+    ask = entry.borrower_query(case, "B-1", first.at, Channel.SMS)
+    assert (ask.at, ask.channel, ask.grace_seconds) == (first.at, Channel.SMS, 3600)
