@@ -19,9 +19,8 @@ from temporalio.worker import Worker
 from models import activities as act
 from workers.codec import Keyring, data_converter
 from workflows.case import CollectionCase
-from workflows.digest import EscalationDigest
 from workflows.sandbox import workflow_runner
-from workflows.scan import OverdueScan
+from workflows.scan import EscalationDigest, OverdueScan
 
 WORKFLOWS: Sequence[type] = (CollectionCase, OverdueScan, EscalationDigest)
 MESSAGING_ACTIVITIES = frozenset({act.SEND_SMS, act.PLACE_CALL})
