@@ -54,7 +54,9 @@ async def overdue_event(
             log.error("loan upsert failed", loan_id=loan.loan_id, error=str(exc))
             raise ApiError(503, "the application database is unavailable", retry_after=5) from exc
     try:
-        outcome = await start_case(client, settings, loan, borrower, strategy, actor, event.as_of)
+        outcome = await start_case(
+            client, settings, loan, borrower, strategy, actor, event.as_of, database
+        )
     except ApiError as err:
         if err.status_code == 409:
             metrics.OVERDUE_EVENTS.labels("closed").inc()

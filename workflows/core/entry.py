@@ -33,7 +33,7 @@ from workflows.core import effects as fx
 from workflows.core.actions.registry import CASE_ACTIONS, Allowed, allowed_actions
 from workflows.core.actions.visit import collectors_assigned
 from workflows.core.case import Case
-from workflows.core.state import CaseState, Contact, open_state
+from workflows.core.state import PAYMENT_REFS_KEPT, CaseState, Contact, open_state
 from workflows.core.timers import Wait, next_wait, on_timer
 
 __all__ = [
@@ -56,6 +56,8 @@ def start(
     generation: int = 1,
     previous_case: str | None = None,
     do_not_contact: frozenset[Channel] = frozenset(),
+    seq_base: int = 0,
+    earlier_payment_refs: Sequence[str] = (),
 ) -> Case:
     state = open_state(
         case_id,
@@ -66,6 +68,8 @@ def start(
         previous_case=previous_case,
         do_not_contact=do_not_contact,
     )
+    state.event_seq = seq_base
+    state.payment_refs = list(earlier_payment_refs)[-PAYMENT_REFS_KEPT:]
     return Case(state, strategy)
 
 
@@ -85,6 +89,8 @@ def from_input(inp: CaseInput, case_id: str, now: datetime) -> tuple[Case, list[
         now,
         generation=inp.generation,
         do_not_contact=frozenset(inp.do_not_contact),
+        seq_base=inp.seq_base,
+        earlier_payment_refs=inp.earlier_payment_refs,
     )
     summary = f"case opened on strategy {strategy.id} v{strategy.version}"
     details = {
