@@ -40,7 +40,7 @@ class Contacts(Pauses):
             return decision
         n = sum(1 for c in s.borrower_contacts if c.channel is channel)
         plural = "" if n == 1 else "s"
-        why = f"{decision.reason}, counting {n} {channel.value} contact{plural} on other loans"
+        why = f"{decision.reason}; counting {n} {channel.value} contact{plural} on other loans"
         return dataclasses.replace(decision, reason=why)
 
     def _decide(

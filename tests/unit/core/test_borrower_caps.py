@@ -50,7 +50,7 @@ def test_another_loans_sms_defers_this_one_and_the_reason_says_so() -> None:
     decision = case.gate(Channel.SMS, NOON)
     assert decision.verdict is compliance.Verdict.DEFER
     assert decision.until == OPENED + timedelta(hours=25)
-    assert decision.reason == "SMS daily cap, counting 1 sms contact on other loans"
+    assert decision.reason == "SMS daily cap; counting 1 sms contact on other loans"
 
 
 def test_the_reason_does_not_blame_other_loans_when_the_case_alone_defers() -> None:
