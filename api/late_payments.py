@@ -72,7 +72,8 @@ async def _event(session: AsyncSession, case_id: str, inp: c.PaymentInput, now: 
 
 
 async def late_for(db: Database, case_id: str, view: c.CaseView) -> list[c.PaymentRecord]:
-    """The stored payments the case's final state does not hold."""
+    """The stored payments the case's final state does not hold, recorded since it opened: a
+    reopened loan's earlier case's payments share its case id but are not this case's."""
     known = {p.payment_ref for p in view.payments}
     try:
         async with db.session() as session:
@@ -88,8 +89,12 @@ async def late_for(db: Database, case_id: str, view: c.CaseView) -> list[c.Payme
             actor=SYSTEM_ACTOR,
         )
         for r in rows
-        if r.payment_ref not in known
+        if r.payment_ref not in known and _aware(r.recorded_at) >= view.opened_at
     ]
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def with_late(view: c.CaseView, late: list[c.PaymentRecord]) -> c.CaseView:

@@ -97,6 +97,13 @@ async def test_a_reopened_case_counts_a_retried_payment_once(api: ApiHarness) ->
     assert counted.status_code == 200, counted.text
     assert [p["payment_ref"] for p in counted.json()["payments"]] == ["R-2"]
     assert counted.json()["paid_total"] == "100.00"
+    # The new case ends: its final state holds its own payments, not the earlier case's.
+    rest = {**first, "payment_ref": "R-3", "amount": counted.json()["balance"]}
+    assert (await api.post("system", f"/v1/cases/{loan_id}/payments", rest)).status_code == 200
+    await api.client.get_workflow_handle(case_id).result()
+    final = (await api.get("auditor", f"/v1/cases/{loan_id}")).json()
+    assert sorted(p["payment_ref"] for p in final["payments"]) == ["R-2", "R-3"]
+    assert (final["paid_total"], final["late_payments"]) == (event["amount_overdue"], "0.00")
 
 
 async def test_an_event_naming_the_demo_strategy_is_refused_outside_development(
