@@ -135,6 +135,8 @@ GATE: Shapes = (
     (r"outside the borrower's contact hours", "hours"),
     (r"no allowed time found within the rules", "no_time"),
     (r"(?P<rule>.+) is set to zero", "zero"),
+    # the caps count the borrower's other loans (workflows/core/contacts.py names them)
+    (r"counting (?P<n>\d+) (?P<channel>\w+) contacts? on other loans", "other_loans"),
 )
 
 
