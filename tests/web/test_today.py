@@ -54,9 +54,9 @@ async def test_collector_records_met_with_a_plan_and_a_photo(
     plans = card.locator("select[name=plan] option:not([disabled])")
     offered = [await plans.nth(i).get_attribute("value") for i in range(await plans.count())]
     # 1530.50 CNY, demo bounds: 2-12 installments, each at least 10% (153.05): 2-10 fit (ten
-    # of 153.05); the page keeps those of at most the 600 left a month: 3-10. The core allows
-    # half of it (the affordability rule, on by default): 6 of 255.08 is agreed.
-    assert offered == [str(n) for n in range(3, 11)], offered
+    # of 153.05). The affordability rule (on by default) allows half of the 600 left a month,
+    # so the page keeps installments of at most 300: 6 (255.08) to 10; 5 (306.10) is hidden.
+    assert offered == [str(n) for n in range(6, 11)], offered
     await card.locator("select[name=plan]").select_option("6")
     await screenshot(page, "today-outcome-phone-en")
     await card.locator("form.outcome button[type=submit]").click()
