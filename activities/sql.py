@@ -23,7 +23,11 @@ def table_of(model: type[SQLModel]) -> sa.Table:
 
 def insert_for(db: Database, table: sa.Table) -> Any:
     """``INSERT`` with ``on_conflict_do_update`` / ``on_conflict_do_nothing`` for this backend."""
-    dialect = db.engine.dialect.name
+    return insert_for_dialect(db.engine.dialect.name, table)
+
+
+def insert_for_dialect(dialect: str, table: sa.Table) -> Any:
+    """``insert_for`` by the dialect's name."""
     if dialect == "postgresql":
         return postgresql.insert(table)
     if dialect == "sqlite":
