@@ -33,6 +33,8 @@ from audit.export import (
 )
 from audit.signing import SIGNATURE, check_signature
 
+SEAL_BROKEN = "contents do not match the manifest's seal"
+
 
 def load_export(directory: Path) -> tuple[Manifest, list[WorkflowHistory]]:
     """The manifest and the runs' histories of an export, first run first (not verified)."""
@@ -150,9 +152,7 @@ def _read_manifest(directory: Path, result: VerifyResult) -> Manifest | None:
         return None
     result.checked.append(MANIFEST)
     if manifest.seal != _seal(manifest):
-        result.problems.append(
-            Problem(file=MANIFEST, message="contents do not match the manifest's seal")
-        )
+        result.problems.append(Problem(file=MANIFEST, message=SEAL_BROKEN))
     elif raw != manifest_bytes(manifest):
         result.problems.append(
             Problem(file=MANIFEST, message="bytes differ from the sealed manifest")
@@ -208,6 +208,10 @@ def verify_export(
     if public_key is not None and (problem := _signature_problem(directory, public_key)):
         result.problems.append(problem)
     result.problems.extend(_head_problems(manifest, recorded_heads))
+    if any(p.file == MANIFEST and p.message == SEAL_BROKEN for p in result.problems):
+        # A manifest that fails its own seal vouches for nothing: checking the files against
+        # its (changed) listing would name files nobody touched.
+        return result
     runs = {run.file: run for run in manifest.runs}
     listed = {digest.name for digest in manifest.files} | {MANIFEST, SIGNATURE}
     for name in sorted(set(runs) - {digest.name for digest in manifest.files}):
