@@ -9,18 +9,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 from temporalio.client import WorkflowExecution
-from temporalio.common import SearchAttributeKey
 
 from api.schemas import CaseSummary
-from models import case as c
 from models.common import WORKFLOW_TYPE, Stage
-
-SA_STAGE = SearchAttributeKey.for_keyword(c.SA_NAME_STAGE)
-SA_DPD = SearchAttributeKey.for_int(c.SA_NAME_DPD)
-SA_REGION = SearchAttributeKey.for_keyword(c.SA_NAME_REGION)
-SA_AGENTS = SearchAttributeKey.for_keyword_list(c.SA_NAME_AGENTS)
-SA_BALANCE = SearchAttributeKey.for_float(c.SA_NAME_BALANCE)
-SA_STRATEGY = SearchAttributeKey.for_keyword(c.SA_NAME_STRATEGY)
+from models.search_attributes import SA_AGENTS, SA_BALANCE, SA_DPD, SA_REGION, SA_STAGE, SA_STRATEGY
 
 # Filter values go into the query text, so they are restricted to characters that cannot
 # close a string literal; the routes validate them against this pattern (422 otherwise).

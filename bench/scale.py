@@ -22,11 +22,12 @@ from bench import Figures, rss_bytes, run_figures
 from bench.stack import real_stack, wait_synced
 from models.case import CaseInput
 from models.common import Borrower, Loan, case_id_for
+from models.search_attributes import SEARCH_ATTRIBUTES
 from models.strategy import load_strategy
 from simulation.driver import venv_binary
 from workers.temporal import MAX_CACHED_WORKFLOWS
 from workflows import localtime
-from workflows.case import SEARCH_ATTRIBUTES, CollectionCase
+from workflows.case import CollectionCase
 
 BATCH = 50  # starts in flight at once (the dev server, not the time-skipping one)
 

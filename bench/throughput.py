@@ -33,10 +33,10 @@ from bench import Figures, run_main
 from bench.bare import bare_router, start_ledgers
 from bench.bare_workflows import BenchLedger, BenchTimer
 from bench.stack import SYSTEM_KEY, real_stack, wait_synced
+from models.search_attributes import SEARCH_ATTRIBUTES
 from models.settings import Settings
 from simulation.driver import venv_binary
 from workers.temporal import MAX_CACHED_WORKFLOWS
-from workflows.case import SEARCH_ATTRIBUTES
 from workflows.sandbox import workflow_runner
 
 CONCURRENCY = 16

@@ -230,7 +230,7 @@ def temporal_binary() -> str:
 
 
 def search_attribute_flags() -> list[str]:
-    from workflows.case import SEARCH_ATTRIBUTES
+    from models.search_attributes import SEARCH_ATTRIBUTES
 
     flags: list[str] = []
     for key in SEARCH_ATTRIBUTES:

@@ -129,8 +129,8 @@ async def register_search_attributes(settings: Settings) -> list[str]:
         ListSearchAttributesRequest,
     )
 
+    from models.search_attributes import SEARCH_ATTRIBUTES
     from workers.temporal import connect
-    from workflows.case import SEARCH_ATTRIBUTES
 
     namespace = settings.temporal_namespace
     client = await connect(settings.temporal_address, namespace)  # no payloads: no codec

@@ -16,8 +16,8 @@ import structlog
 from temporalio.testing import WorkflowEnvironment
 
 from models.guards import DEV_PAYLOAD_KEYS
+from models.search_attributes import SEARCH_ATTRIBUTES
 from workers.codec import Keyring, data_converter
-from workflows.case import SEARCH_ATTRIBUTES
 
 pytest_plugins = ["tests.db_fixtures"]
 

@@ -15,33 +15,21 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RawValue, RetryPolicy, SearchAttributeKey
+from temporalio.common import RawValue
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
     from models import activities as act
     from models import case as c
+    from models import search_attributes as sa
     from models.actions import ActionSpec, Kind, by_handler
+    from models.activity_options import CONTACT_RETRY, RECORD_RETRY
     from models.common import SYSTEM_ACTOR, Actor
     from workflows.core import clock, entry, outbox, results, view
     from workflows.core import effects as fx
     from workflows.core.refusal import Refusal
 
-SA_STAGE = SearchAttributeKey.for_keyword(c.SA_NAME_STAGE)
-SA_DPD = SearchAttributeKey.for_int(c.SA_NAME_DPD)
-SA_REGION = SearchAttributeKey.for_keyword(c.SA_NAME_REGION)
-SA_AGENTS = SearchAttributeKey.for_keyword_list(c.SA_NAME_AGENTS)
-SA_BALANCE = SearchAttributeKey.for_float(c.SA_NAME_BALANCE)
-SA_STRATEGY = SearchAttributeKey.for_keyword(c.SA_NAME_STRATEGY)
-SEARCH_ATTRIBUTES = (SA_STAGE, SA_DPD, SA_REGION, SA_AGENTS, SA_BALANCE, SA_STRATEGY)
-
-CONTACT_RETRY = RetryPolicy(  # backing off by the default coefficient, 2
-    initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=2)
-)
-RECORD_RETRY = RetryPolicy(  # backing off by the default coefficient, 2
-    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
-)
 UPDATES: dict[str, ActionSpec] = by_handler(Kind.UPDATE)
 SIGNALS: dict[str, ActionSpec] = by_handler(Kind.SIGNAL)
 
@@ -268,12 +256,12 @@ class CollectionCase:
         self._indexed = values
         workflow.upsert_search_attributes(
             [
-                SA_STAGE.value_set(s.stage.value),
-                SA_DPD.value_set(dpd),
-                SA_REGION.value_set(s.region),
-                SA_AGENTS.value_set(list(s.assigned_agents)),
-                SA_BALANCE.value_set(float(s.balance)),
-                SA_STRATEGY.value_set(self.inp.strategy.id),
+                sa.SA_STAGE.value_set(s.stage.value),
+                sa.SA_DPD.value_set(dpd),
+                sa.SA_REGION.value_set(s.region),
+                sa.SA_AGENTS.value_set(list(s.assigned_agents)),
+                sa.SA_BALANCE.value_set(float(s.balance)),
+                sa.SA_STRATEGY.value_set(self.inp.strategy.id),
             ]
         )
 

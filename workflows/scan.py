@@ -10,27 +10,13 @@ idempotently), so a retried or repeated run starts no case twice.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from models import activities as act
+    from models import activity_options as opt
 
 WORKFLOW_NAME = "OverdueScan"
-
-# A big book takes a while (about a hundred starts a second); the heartbeat after every batch
-# tells a stuck worker from a slow one, and a retry resumes after the last reported batch.
-SCAN_START_TO_CLOSE = timedelta(hours=6)
-SCAN_HEARTBEAT = timedelta(minutes=5)
-# The whole run, retries included, ends well before the next day's run is due.
-SCAN_SCHEDULE_TO_CLOSE = timedelta(hours=20)
-SCAN_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=10),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=10),
-)
 
 
 @workflow.defn(name=WORKFLOW_NAME)
@@ -42,10 +28,10 @@ class OverdueScan:
             act.SCAN_OVERDUE_LOANS,
             inp or act.ScanInput(),
             result_type=act.ScanResult,
-            start_to_close_timeout=SCAN_START_TO_CLOSE,
-            schedule_to_close_timeout=SCAN_SCHEDULE_TO_CLOSE,
-            heartbeat_timeout=SCAN_HEARTBEAT,
-            retry_policy=SCAN_RETRY,
+            start_to_close_timeout=opt.SCAN_START_TO_CLOSE,
+            schedule_to_close_timeout=opt.SCAN_SCHEDULE_TO_CLOSE,
+            heartbeat_timeout=opt.SCAN_HEARTBEAT,
+            retry_policy=opt.SCAN_RETRY,
         )
         return result
 
@@ -60,7 +46,7 @@ class EscalationDigest:
             act.ESCALATION_DIGEST,
             arg,
             result_type=act.EscalationDigest,
-            start_to_close_timeout=timedelta(minutes=5),
-            retry_policy=SCAN_RETRY,
+            start_to_close_timeout=opt.DIGEST_START_TO_CLOSE,
+            retry_policy=opt.SCAN_RETRY,
         )
         return digest
