@@ -22,7 +22,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import ApiError, temporal_error
 from models import case as c
-from models.common import WORKFLOW_TYPE, Actor, Borrower, Loan, Role, case_id_for
+from models.common import WORKFLOW_TYPE, Actor, Borrower, Channel, Loan, Role, case_id_for
 from models.settings import Settings
 from models.strategy import Strategy
 
@@ -92,7 +92,8 @@ def repeat_event(
         amount_overdue=loan.amount_overdue,
         outstanding_balance=loan.outstanding_balance,
         as_of=as_of,
-        phone=borrower.phone,
+        phone=borrower.phone or None,
+        phone_ref=borrower.phone_ref or None,
         timezone=borrower.timezone,
         region=borrower.region,
         consent_sms=borrower.consent.sms,
@@ -109,6 +110,7 @@ async def start_case(
     strategy: Strategy,
     actor: Actor,
     as_of: datetime | None = None,
+    do_not_contact: tuple[Channel, ...] = (),
 ) -> StartOutcome:
     """Start ``case-{loan_id}`` unless it is open; an open case gets the new amount instead.
 
@@ -123,6 +125,8 @@ async def start_case(
         strategy=strategy,
         messaging_task_queue=settings.messaging_task_queue,
         search_attributes=True,
+        # The do-not-contact register (DESIGN §10): a number that opted out opens opted out.
+        do_not_contact=sorted(do_not_contact),
     )
     reuse = WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY
     for _ in range(_START_ATTEMPTS):
@@ -160,7 +164,8 @@ async def start_case(
         if view is not None and loan.due_date > view.due_date:
             reuse = WorkflowIDReusePolicy.ALLOW_DUPLICATE
             # A new generation: its contact keys differ, so the borrower is contacted again.
-            update = {"generation": view.generation + 1, "do_not_contact": view.opted_out}
+            kept = sorted({*view.opted_out, *do_not_contact})
+            update = {"generation": view.generation + 1, "do_not_contact": kept}
             inp = inp.model_copy(update=update)
             continue
         status = description.status.name.lower() if description.status else "closed"
