@@ -16,6 +16,7 @@ from sqlmodel import col, select
 from temporalio.client import Client
 
 from activities.db import Database
+from activities.vault.store import Vault
 from api.auth import Action, allowed
 from api.case_ops import read_case, run_update
 from audit.timeline import TimelineEntry, build_timeline, fetch_case_histories
@@ -52,14 +53,16 @@ class BorrowerCard:
     revealed: frozenset[Detail]
 
 
-async def borrower_of(db: Database, loan_id: str) -> Borrower | None:
+async def borrower_of(db: Database, loan_id: str, vault: Vault | None = None) -> Borrower | None:
     async with db.session() as session:
         rows = await session.exec(
             select(Borrower)
             .join(Loan, col(Loan.borrower_id) == col(Borrower.id))
             .where(Loan.loan_id == loan_id)
         )
-        return rows.first()
+        found = rows.first()
+    # DESIGN §10: the row holds ciphertext; the vault opens it for the card.
+    return await vault.opened(found) if vault is not None and found is not None else found
 
 
 def card(borrower: Borrower, revealed: frozenset[Detail] = frozenset()) -> BorrowerCard:

@@ -136,6 +136,22 @@ class Vault:
             birth_year=opened.get("birth_year"),
         )
 
+    async def opened(self, row: t.Borrower) -> t.Borrower:
+        """A ``borrowers`` row with its sealed details filled in, for the screens; as it is
+        when nothing is sealed (a row from before the vault) or the borrower was erased."""
+        if row.sealed is None:
+            return row
+        details = await self.details(row.id)
+        if details is None:
+            return row
+        update = {
+            "name": details.name,
+            "phone": details.phone,
+            "address": details.address,
+            "birth_year": details.birth_year,
+        }
+        return row.model_copy(update=update)
+
     async def borrower_ids_for_phone(self, session: AsyncSession, phone: str) -> list[str]:
         statement = select(t.Borrower.id).where(t.Borrower.phone_hmac == self.phone_hmac(phone))
         return [str(i) for i in (await session.exec(statement)).all()]

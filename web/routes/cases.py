@@ -8,6 +8,8 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from temporalio.client import Client
 
+from activities.vault.store import Vault
+from api import vaulting
 from api.deps import AppState
 from api.errors import ApiError
 from models.common import Role, case_id_for
@@ -39,7 +41,8 @@ async def worklist_page(
         raise Forbidden("forbidden.unavailable")
     region = found.user.region if found.user.agent_id else None  # a collector: own region
     now = web_state(request).clock()
-    work = await worklist(db, now, max(1, min(page, 1000)), region)
+    vault = Vault.from_settings(db, web_state(request).settings)
+    work = await worklist(db, now, max(1, min(page, 1000)), region, vault)
     loans = {r.loan_id for r in work.due} | {r.loan_id for r in work.replies}
     loans |= {r.loan_id for r in work.proposals}
     held = await claims.holders(db, (case_id_for(loan) for loan in loans), now)
@@ -84,7 +87,12 @@ async def _case_page(
             loan_id=loan_id,
             sentence=str(err.detail),
         )
-    borrower = await casefile.borrower_of(state.database, loan_id) if state.database else None
+    borrower = None
+    if state.database is not None:  # DESIGN §10: details and free text opened for the reader
+        vault = Vault.from_settings(state.database, state.settings)
+        borrower = await casefile.borrower_of(state.database, loan_id, vault)
+        view = await vaulting.opened_model(vault, view)
+        entries = await vaulting.opened_entries(vault, entries)
     held = (
         await claims.holder(state.database, case_id_for(loan_id), state.clock())
         if state.database
