@@ -47,7 +47,7 @@ from activities.twilio_client import (
     TwilioMessenger,
     build_twiml,
 )
-from activities.vault import outgoing
+from activities.vault import dnc, outgoing
 from activities.vault.store import Vault
 from models import activities as act
 from models.case import ContactOutcome
@@ -58,6 +58,7 @@ from models.tables import AttemptStatus, utc_now
 log = structlog.get_logger(__name__)
 
 ERROR_PROVIDER_UNAVAILABLE = "ProviderUnavailable"
+UNSUBSCRIBED = "21610"  # Twilio: the number replied STOP to this sender
 ERROR_PROVIDER_MISCONFIGURED = "ProviderMisconfigured"
 ERROR_PROVIDER_UNSETTLED = "ProviderRecordUnsettled"
 # After a timeout, how long the activity itself keeps looking before leaving it to a retry
@@ -236,6 +237,9 @@ class CaseActivities:
         except PermanentContactError as exc:
             code = None if exc.code is None else str(exc.code)
             await self.ledger.record_rejected(attempt_id, code, exc.reason)
+            if channel is Channel.SMS and code == UNSUBSCRIBED:  # the register outlives the case
+                fingerprint = self.vault.phone_hmac(to)
+                await dnc.register(self.db, fingerprint, [channel], "provider: unsubscribed", key)
             logger.info("contact rejected", code=code, reason=mask_phones_in(exc.reason))
             raise _rejected(exc.reason, code) from exc
         except TransientProviderError as exc:

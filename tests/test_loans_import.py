@@ -18,7 +18,6 @@ from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner
 
 from activities.db import Database, upgrade_database
-from activities.vault.store import Vault
 from activities.loan_import import (
     ImportFileError,
     ImportReport,
@@ -27,6 +26,7 @@ from activities.loan_import import (
     import_loans,
     read_rows,
 )
+from activities.vault.store import Vault
 from cli.main import app
 from models import tables as t
 from models.common import case_id_for

@@ -12,6 +12,7 @@ from decimal import Decimal
 import httpx
 import pytest
 from sqlmodel import select
+from temporalio.exceptions import ApplicationError
 
 from activities.case_activities import CaseActivities
 from activities.db import Database
@@ -115,3 +116,20 @@ async def test_legal_file_reads_the_borrower_from_sql(
             await session.exec(select(t.LegalOutbox).where(t.LegalOutbox.case_id == case_id))
         ).all()
     assert (row.payload["borrower"]["name"], row.payload["borrower"]["phone"]) == (NAME, PHONE)
+
+
+async def test_a_provider_unsubscribed_answer_goes_on_the_register(
+    acts: CaseActivities, database: Database, control: httpx.AsyncClient
+) -> None:
+    """Twilio's 21610 (the number sent STOP to our sender): the SMS is rejected and the number
+    goes on the register, so no later case texts it either."""
+    inp, case_id = await _vaulted_case(acts, database)
+    await control.post("/sandbox/faults", json={"unsubscribed_numbers": [PHONE]})
+    try:
+        with pytest.raises(ApplicationError) as rejected:
+            await run(acts.send_sms, _sms(inp, case_id))
+        fingerprint = acts.vault.phone_hmac(PHONE)
+        assert rejected.value.type == act.ERROR_CONTACT_REJECTED
+        assert Channel.SMS in await dnc.entries(database, fingerprint)
+    finally:
+        await dnc.forget(database, acts.vault.phone_hmac(PHONE), Channel.SMS)

@@ -19,6 +19,7 @@ from activities.db import Database
 from activities.vault.store import Vault
 from api.auth import Action, allowed
 from api.case_ops import read_case, run_update
+from api.vaulting import seal_free_text
 from audit.timeline import TimelineEntry, build_timeline, fetch_case_histories
 from models import case as c
 from models.common import Actor, Role, case_id_for
@@ -95,8 +96,12 @@ async def timeline(client: Client, loan_id: str) -> list[TimelineEntry]:
     return list(reversed(entries[-TIMELINE_SHOWN:]))
 
 
-async def add_note(client: Client, loan_id: str, actor: Actor, text: str) -> c.CaseView:
+async def add_note(
+    client: Client, loan_id: str, actor: Actor, text: str, vault: Vault | None = None
+) -> c.CaseView:
     inp = c.NoteInput(actor=actor, text=text)
+    if vault is not None:  # DESIGN §10: the text sealed, only its reference to the case
+        inp = await seal_free_text(vault, case_id_for(loan_id), inp, "note")
     return await run_update(client, case_id_for(loan_id), c.UPDATE_NOTE, inp)
 
 

@@ -320,7 +320,9 @@ async def borrower_action(request: Request, token: Token, what: str) -> Response
         if inp is None:
             return _show(v, refusal="borrower.bad_input", status=422)
         try:
-            view = await actions.act(client, v.link.case_id, ACTION_NAMES[what], inp)
+            web = web_state(request)
+            sealer = Vault.from_settings(web.database, web.settings) if web.database else None
+            view = await actions.act(client, v.link.case_id, ACTION_NAMES[what], inp, sealer)
         except ApiError as err:
             return _show(
                 v,

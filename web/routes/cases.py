@@ -60,6 +60,11 @@ async def find_case(request: Request, found: Annotated[Person, Readers]) -> Resp
     return render(request, "find.html", user=found.user, csrf=found.csrf_token)
 
 
+def _vault(request: Request) -> Vault | None:
+    state = web_state(request)
+    return Vault.from_settings(state.database, state.settings) if state.database else None
+
+
 async def _case_page(
     request: Request,
     found: Person,
@@ -142,7 +147,9 @@ async def reveal(request: Request, found: Person, loan_id: LoanId) -> Response:
         return await _case_page(request, found, loan_id, refusal="case.reveal_why", status=422)
     note = casefile.reveal_note(detail, reason)
     try:
-        await casefile.add_note(await _temporal(request), loan_id, actor_of(found.user), note)
+        await casefile.add_note(
+            await _temporal(request), loan_id, actor_of(found.user), note, _vault(request)
+        )
     except ApiError as err:
         return await _case_page(
             request,
@@ -163,7 +170,9 @@ async def add_note(request: Request, found: Person, loan_id: LoanId) -> Response
     if not text:
         return await _case_page(request, found, loan_id, refusal="case.note_empty", status=422)
     try:
-        await casefile.add_note(await _temporal(request), loan_id, actor_of(found.user), text)
+        await casefile.add_note(
+            await _temporal(request), loan_id, actor_of(found.user), text, _vault(request)
+        )
     except ApiError as err:
         return await _case_page(
             request,
