@@ -35,8 +35,10 @@ from temporalio.exceptions import ApplicationError
 from twilio.twiml.voice_response import VoiceResponse
 
 from activities import agents, legal, links, projection, scan
+from activities.borrower_contacts import other_loan_contacts
 from activities.contacts import Attempt, ContactLedger, Pending, mask_phone, mask_phones_in
 from activities.db import Database
+from activities.digest import escalation_digest
 from activities.reconcile import Reconciliation, Verdict, reconcile
 from activities.twilio_client import (
     VOICE_LOCALES,
@@ -110,6 +112,8 @@ class CaseActivities:
             self.assign_field_agents,
             self.notify_supervisor,
             self.sync_case,
+            self.borrower_contacts,
+            self.escalation_digest,
             self.hand_off_to_legal,
             self.scan_overdue_loans,
         ]
@@ -369,6 +373,17 @@ class CaseActivities:
     async def sync_case(self, inp: act.CaseProjection) -> act.SyncResult:
         await projection.sync_case(self.db, inp)
         return act.SyncResult.of(inp.events)
+
+    @activity.defn(name=act.BORROWER_CONTACTS)
+    async def borrower_contacts(self, inp: act.BorrowerContactsInput) -> act.BorrowerContacts:
+        """Read just before a case contacts the borrower: the caps count their other loans."""
+        found = await other_loan_contacts(self.db, inp)
+        return act.BorrowerContacts(contacts=found)
+
+    @activity.defn(name=act.ESCALATION_DIGEST)
+    async def escalation_digest(self, inp: act.DigestInput) -> act.EscalationDigest:
+        """The supervisors' digest of the escalation queue (the schedule's workflow calls it)."""
+        return await escalation_digest(self.db, inp)
 
     @activity.defn(name=act.HAND_OFF_TO_LEGAL)
     async def hand_off_to_legal(self, inp: act.LegalHandoffInput) -> act.LegalHandoffResult:

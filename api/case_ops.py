@@ -20,7 +20,10 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.db import Database
 from api.errors import ApiError, temporal_error
+from api.late_payments import reopened_input
+from api.store import StoreUnavailable
 from models import case as c
 from models.common import WORKFLOW_TYPE, Actor, Borrower, Channel, Loan, Role, case_id_for
 from models.settings import Settings
@@ -110,6 +113,7 @@ async def start_case(
     strategy: Strategy,
     actor: Actor,
     as_of: datetime | None = None,
+    database: Database | None = None,
     do_not_contact: tuple[Channel, ...] = (),
 ) -> StartOutcome:
     """Start ``case-{loan_id}`` unless it is open; an open case gets the new amount instead.
@@ -164,9 +168,15 @@ async def start_case(
         if view is not None and loan.due_date > view.due_date:
             reuse = WorkflowIDReusePolicy.ALLOW_DUPLICATE
             # A new generation: its contact keys differ, so the borrower is contacted again.
-            kept = sorted({*view.opted_out, *do_not_contact})
-            update = {"generation": view.generation + 1, "do_not_contact": kept}
-            inp = inp.model_copy(update=update)
+            try:
+                carried = await reopened_input(database, case_id, view)
+            except StoreUnavailable as exc:
+                raise ApiError(
+                    503, "the application database is unavailable", retry_after=5
+                ) from exc
+            # The do-not-contact register (DESIGN §10) adds to the ended case's opt-outs.
+            carried["do_not_contact"] = sorted({*carried["do_not_contact"], *do_not_contact})
+            inp = inp.model_copy(update=carried)
             continue
         status = description.status.name.lower() if description.status else "closed"
         raise ApiError(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
@@ -14,7 +15,8 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from activities.db import Database
-from api.store import StoreUnavailable, _insert, _table
+from activities.sql import insert_for, table_of
+from api.store import StoreUnavailable
 from models import case as c
 from models import tables as t
 from models.common import SYSTEM_ACTOR, Stage
@@ -25,7 +27,7 @@ ZERO = Decimal("0")
 async def record(db: Database, case_id: str, inp: c.PaymentInput) -> None:
     """Store the payment once (by ``payment_ref``) with an event for the case's record."""
     now = datetime.now(UTC)
-    payment = _insert(db, _table(t.Payment)).values(
+    payment = insert_for(db, table_of(t.Payment)).values(
         payment_ref=inp.payment_ref,
         case_id=case_id,
         amount=inp.amount,
@@ -45,7 +47,7 @@ async def record(db: Database, case_id: str, inp: c.PaymentInput) -> None:
 
 
 async def _event(session: AsyncSession, case_id: str, inp: c.PaymentInput, now: datetime) -> None:
-    events = _table(t.CaseEvent)
+    events = table_of(t.CaseEvent)
     last = (
         await session.exec(select(sa.func.max(events.c.seq)).where(events.c.case_id == case_id))
     ).first()
@@ -70,7 +72,8 @@ async def _event(session: AsyncSession, case_id: str, inp: c.PaymentInput, now: 
 
 
 async def late_for(db: Database, case_id: str, view: c.CaseView) -> list[c.PaymentRecord]:
-    """The stored payments the case's final state does not hold."""
+    """The stored payments the case's final state does not hold, recorded since it opened: a
+    reopened loan's earlier case's payments share its case id but are not this case's."""
     known = {p.payment_ref for p in view.payments}
     try:
         async with db.session() as session:
@@ -86,8 +89,12 @@ async def late_for(db: Database, case_id: str, view: c.CaseView) -> list[c.Payme
             actor=SYSTEM_ACTOR,
         )
         for r in rows
-        if r.payment_ref not in known
+        if r.payment_ref not in known and _aware(r.recorded_at) >= view.opened_at
     ]
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def with_late(view: c.CaseView, late: list[c.PaymentRecord]) -> c.CaseView:
@@ -119,3 +126,27 @@ async def final_view(db: Database | None, case_id: str, view: c.CaseView) -> c.C
     if db is None or not view.terminal:
         return view
     return with_late(view, await late_for(db, case_id, view))
+
+
+async def reopened_input(db: Database | None, case_id: str, view: c.CaseView) -> dict[str, Any]:
+    """What a reopened loan's new case carries from the one that ended: its generation and
+    opt-outs, where its event numbers start (after the read model's, which also holds the late
+    payments' events) and every payment the loan recorded, late ones included, so a payment
+    retried into the new case is recognised as the same one."""
+    final = await final_view(db, case_id, view)
+    seq = view.event_seq
+    if db is not None:
+        try:
+            async with db.session() as session:
+                stored = await session.exec(
+                    select(sa.func.max(t.CaseEvent.seq)).where(t.CaseEvent.case_id == case_id)
+                )
+                seq = max(seq, int(stored.one() or 0))
+        except SQLAlchemyError as exc:
+            raise StoreUnavailable(str(exc)) from exc
+    return {
+        "generation": view.generation + 1,
+        "do_not_contact": view.opted_out,
+        "seq_base": seq,
+        "earlier_payment_refs": [p.payment_ref for p in final.payments],
+    }

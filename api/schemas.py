@@ -264,7 +264,14 @@ def _money(value: Decimal | None) -> str | None:
 class CaseOut(c.CaseView):
     """The case state; money as decimal strings with two places."""
 
-    @field_serializer("amount_overdue", "balance", "paid_total", "settlement_amount")
+    @field_serializer(
+        "amount_overdue",
+        "balance",
+        "paid_total",
+        "settlement_amount",
+        "refund_due",
+        "late_payments",
+    )
     def _cents(self, value: Decimal | None) -> str | None:
         return _money(value)
 

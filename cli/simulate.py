@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from simulation.model import SimConfig, SimRun
 
 
+TRAITS_MIX = "traits"
+
+
 class Engine(StrEnum):
     PURE = "pure"
     TEMPORAL = "temporal"
@@ -38,7 +41,10 @@ def simulate(
     ] = 0.2,
     mix: Annotated[
         str | None,
-        typer.Option(help='Behaviour mix, e.g. "pays_on_reminder=0.3,unreachable=0.2".'),
+        typer.Option(
+            help='Behaviour mix, e.g. "pays_on_reminder=0.3,unreachable=0.2"; "traits": '
+            "borrowers with a hidden ability and willingness to pay, and their means."
+        ),
     ] = None,
     strategy_dir: Annotated[
         Path, typer.Option(help="Folder of strategy TOML files.")
@@ -62,7 +68,8 @@ def simulate(
     from simulation.report import build_report, report_table, write_chart
 
     try:
-        parsed = parse_mix(mix)
+        traits = mix == TRAITS_MIX
+        parsed = parse_mix(None if traits else mix)
         for name in (strategy, challenger):
             if name:
                 load_strategy(name, strategy_dir)
@@ -81,6 +88,7 @@ def simulate(
         share=share,
         mix=parsed,
         strategy_dir=strategy_dir,
+        traits=traits,
     )
     err = Console(stderr=True)
     started = time.monotonic()

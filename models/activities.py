@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from models.case import (
     ContactOutcome,
+    ContactRecord,
     InstallmentPlan,
     NegotiationRecord,
     NextAction,
@@ -28,6 +29,9 @@ PLACE_CALL = "place_call"
 ASSIGN_FIELD_AGENTS = "assign_field_agents"
 NOTIFY_SUPERVISOR = "notify_supervisor"
 SYNC_CASE = "sync_case"
+BORROWER_CONTACTS = "borrower_contacts"
+ESCALATION_DIGEST = "escalation_digest"
+DIGEST_WORKFLOW = "EscalationDigest"
 HAND_OFF_TO_LEGAL = "hand_off_to_legal"
 SCAN_OVERDUE_LOANS = "scan_overdue_loans"
 
@@ -161,6 +165,48 @@ class SyncResult(BaseModel):
         """The events with long texts cut: a note's full text is already in the history as
         the update's input, and echoing it again would double what 200 long notes cost."""
         return cls(events=[_cut(e) for e in events])
+
+
+class BorrowerContactsInput(BaseModel):
+    """Which contacts the caps must see: the borrower's, on cases other than this one, since
+    the longest cap window began (in the case's own clock).
+
+    With ``at`` and ``channel`` (the contact about to be made, due since ``due_at``): a sibling
+    case whose own contact fell due first (its next action; the smaller case id on a tie) and
+    not longer than ``grace_seconds`` before ``at`` counts as a contact on ``channel`` now, so
+    two loans that wake together do not both send."""
+
+    case_id: str
+    borrower_id: str
+    since: datetime
+    at: datetime | None = None
+    due_at: datetime | None = None
+    channel: Channel | None = None
+    grace_seconds: int = 3600
+
+
+class BorrowerContacts(BaseModel):
+    contacts: list[ContactRecord] = Field(default_factory=list)
+
+
+class DigestInput(BaseModel):
+    as_of: datetime | None = None  # the schedule's tick (the workflow's clock); None: now
+    limit: int = Field(default=50, ge=1, le=500)
+
+
+class DigestEntry(BaseModel):
+    loan_id: str
+    decide_by: datetime | None = None  # None: past the deadline alert, no decision yet due
+    overdue: bool = False
+
+
+class EscalationDigest(BaseModel):
+    """One digest of the cases awaiting a supervisor's escalation decision, nearest first."""
+
+    as_of: datetime
+    awaiting: int = 0
+    overdue: int = 0
+    entries: list[DigestEntry] = Field(default_factory=list)
 
 
 ECHO_CHARS = 240

@@ -560,6 +560,11 @@ class CaseInput(BaseModel):
     generation: int = Field(default=1, ge=1)
     # Channels the borrower opted out of on the loan's earlier case: an opt-out outlives it.
     do_not_contact: list[Channel] = Field(default_factory=list)
+    # A reopened loan's case numbers its read-model events after the earlier case's (one case
+    # id, one event sequence), and knows the payments that case recorded: a retried payment
+    # that reaches the new case is the same payment, never a second one.
+    seq_base: int = Field(default=0, ge=0)
+    earlier_payment_refs: list[str] = Field(default_factory=list)
     messaging_task_queue: str = "collectflow-messaging"
     # Upsert the custom search attributes (CaseStage, Region, ...). Off only where the server
     # has not registered them, e.g. the time-skipping test server.

@@ -21,7 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from models.common import SUPPORTED_LOCALES, Channel, StrategyRef
 from models.scorecard import Scorecard, ScorecardError, load_scorecard_file
-from models.treatments import HARDSHIP, Treatment
+from models.treatments import HARDSHIP, OFFER_TEMPLATE, Treatment
+from models.treatments import Path as TreatmentPath
 
 
 class _Frozen(BaseModel):
@@ -49,6 +50,10 @@ class VisitRules(_Frozen):
     max_visits: int = Field(default=3, ge=1)
 
 
+# The share of disposable income an installment may take when a strategy file names none.
+DEFAULT_AFFORDABLE_SHARE = Decimal("0.5")
+
+
 class NegotiationRules(_Frozen):
     min_installments: int = Field(default=2, ge=2)
     max_installments: int = Field(default=12, ge=2)
@@ -60,8 +65,10 @@ class NegotiationRules(_Frozen):
     max_graces: int = Field(default=2, ge=0)
     decide_within_days: int = Field(default=7, ge=1)
     # The most of the borrower's disposable income (income less essential expenses) one
-    # installment may take, per month (DESIGN §9). None: no affordability check, today's
-    # behaviour; a case without income data is never refused on it either.
+    # installment may take, per month (DESIGN §9). None: no affordability check — only for
+    # strategies carried by cases older than the rule; a TOML file without it gets
+    # DEFAULT_AFFORDABLE_SHARE (load_strategy_file). A case without income data is never
+    # refused on it.
     affordable_share: Decimal | None = Field(default=None, gt=0, le=1)
 
     @model_validator(mode="after")
@@ -171,6 +178,10 @@ class Strategy(_Frozen):
             raise ValueError("reminders must be in day order")
         needed = {r.template: r.channel for r in self.reminders}
         needed.update({name: Channel.SMS for name in REQUIRED_SMS_TEMPLATES})
+        if OFFER_TEMPLATE in self.templates or any(
+            t.path is TreatmentPath.HARDSHIP_FIRST for t in self.treatments
+        ):  # a hardship_first treatment sends its offer by SMS
+            needed[OFFER_TEMPLATE] = Channel.SMS
         for name, channel in needed.items():
             if name not in self.templates:
                 raise ValueError(f"template {name!r} is used but not defined")
@@ -361,6 +372,12 @@ def load_strategy_file(path: Path) -> Strategy:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise StrategyError(f"strategy {path} is not valid TOML: {exc}") from exc
+    negotiation = data.setdefault("negotiation", {})
+    if isinstance(negotiation, dict):
+        # DESIGN §9: a plan may not exceed the strategy's share of disposable income — on unless
+        # the file names its own share. (The field's own default stays None, so a strategy
+        # carried in an older case's input decodes as it ran.)
+        negotiation.setdefault("affordable_share", str(DEFAULT_AFFORDABLE_SHARE))
     card = data.get("scorecard")
     if isinstance(card, str):
         try:

@@ -15,6 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field
 # The treatment for any case in hardship (an unaffordable balance, or illness as the reason for
 # falling behind): it routes the offer, and it is chosen before the score's segment.
 HARDSHIP = "hardship"
+# The SMS a hardship_first treatment sends with its offer (a grace or an affordable plan): a
+# strategy with such a treatment must define it, and it is linted like every SMS.
+OFFER_TEMPLATE = "hardship_offer"
 
 
 class Path(StrEnum):
@@ -35,3 +38,5 @@ class Treatment(BaseModel):
     max_installments: int | None = Field(default=None, ge=2)
     affordable_share: Decimal | None = Field(default=None, gt=0, le=1)
     max_grace_days: int | None = Field(default=None, ge=1)
+    # Reminder calls are skipped (logged as not sent, with the reason): SMS only.
+    sms_only: bool = False

@@ -343,6 +343,7 @@ def observation(rec: CaseRecord, day: int, now: datetime, tz: str) -> Observatio
         broken=rec.broken,
         escalations=rec.escalations,
         done=rec.done,
+        rules=rec.strategy.negotiation,  # the read model does not carry a treatment's bounds
     )
 
 

@@ -167,6 +167,8 @@ class Engine:
     def _play(self, loan: Running, pos: int, effects: Effects, now: datetime) -> None:
         """Run the effects through the simulated parts, then aim the loan's one timer."""
         timer = self.provider.play(loan.rec, loan.case, effects, now)
+        s = loan.case.s  # a grace offered by the treatment, or agreed in a negotiation
+        loan.rec.grace_offered = s.graces_offered > 0 or s.graces_used > 0
         if entry.finished(loan.case):
             loan.timer += 1  # the run ends: nothing more fires
             return

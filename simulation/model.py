@@ -33,6 +33,9 @@ class SimConfig:
     mix: dict[Behaviour, float] = field(default_factory=lambda: dict(DEFAULT_MIX))
     strategy_dir: Path = PROJECT_ROOT / "strategies"
     regions: int = 4
+    # The hidden-traits portfolio (``--mix traits``): behaviours and means from each
+    # borrower's ability and willingness (simulation.traits); ``mix`` is then unused.
+    traits: bool = False
     # This process runs loans ``shard, shard + shards, ...`` of the portfolio (Temporal shards).
     shard: int = 0
     shards: int = 1
@@ -72,6 +75,7 @@ class CaseRecord:
     done: dict[str, int] = field(default_factory=dict)
     refused: int = 0
     first_run_id: str | None = None
+    grace_offered: bool = False  # the case offered or granted a hardship grace (pure engine)
 
     @property
     def case_id(self) -> str:

@@ -12,6 +12,7 @@ from models.actions import ActionName, Kind, by_handler
 from models.common import SYSTEM_ACTOR, Actor
 from simulation.behaviour import Action, Observation
 from simulation.model import CaseRecord
+from workflows.core import treatments
 from workflows.core.case import Case
 from workflows.core.state import Commitment, Visit
 
@@ -126,4 +127,6 @@ def observation(
         broken=rec.broken,
         escalations=rec.escalations,
         done=rec.done,
+        rules=treatments.rules_in_force(s, case.strategy),
+        graces_used=s.graces_used,
     )

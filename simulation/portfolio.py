@@ -16,7 +16,12 @@ def load_strategies(config: SimConfig) -> dict[str, Strategy]:
 
 
 def record(config: SimConfig, index: int, strategies: dict[str, Strategy], due: date) -> CaseRecord:
-    profile = draw_profile(config.seed, index, config.mix)
+    if config.traits:
+        from simulation.traits import traits_profile  # its imports reach the core
+
+        profile = traits_profile(config.seed, index)
+    else:
+        profile = draw_profile(config.seed, index, config.mix)
     loan_id = loan_id_for(config.seed, index)
     name = choose_strategy(loan_id, config.strategy, config.challenger, config.share)
     return CaseRecord(profile=profile, loan_id=loan_id, strategy=strategies[name], due_date=due)

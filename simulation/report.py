@@ -41,6 +41,13 @@ class StrategyStats(BaseModel):
     final_stage_share: dict[str, float]
     actions_refused: int
     recovered_share_by_day: list[float] = Field(description="cumulative, index = day")
+    contacts_per_1000_recovered: float | None = Field(
+        default=None, description="SMS and calls sent per 1,000 (currency) recovered"
+    )
+    hardship_loans: int = 0
+    hardship_offered_grace_share: float | None = Field(
+        default=None, description="of the loans in hardship, the share offered a grace"
+    )
 
 
 class SimReport(BaseModel):
@@ -97,6 +104,7 @@ def _stats(name: str, recs: list[CaseRecord], run: SimRun) -> StrategyStats:
         deferred.update(rec.deferred)
         blocked.update(rec.blocked)
     visits = sum(r.visits_recorded for r in recs)
+    hardship = [r for r in recs if r.profile.means is not None and r.profile.means.hardship]
     stages = Counter(_stage(r).value for r in recs)
     return StrategyStats(
         strategy=name,
@@ -115,7 +123,25 @@ def _stats(name: str, recs: list[CaseRecord], run: SimRun) -> StrategyStats:
         },
         actions_refused=sum(r.refused for r in recs),
         recovered_share_by_day=cumulative,
+        contacts_per_1000_recovered=(
+            round(sum(contacts.values()) / float(recovered / 1000), 3) if recovered else None
+        ),
+        hardship_loans=len(hardship),
+        hardship_offered_grace_share=(
+            round(sum(1 for r in hardship if r.grace_offered) / len(hardship), 4)
+            if hardship
+            else None
+        ),
     )
+
+
+def _mix(run: SimRun) -> dict[str, float]:
+    """The configured mix; for the hidden-traits portfolio, the behaviours its traits gave."""
+    cfg = run.config
+    if not cfg.traits:
+        return {b.value: round(w, 4) for b, w in cfg.mix.items()}
+    drawn = Counter(r.profile.behaviour.value for r in run.records)
+    return {b: round(n / (len(run.records) or 1), 4) for b, n in sorted(drawn.items())}
 
 
 def build_report(run: SimRun) -> SimReport:
@@ -144,7 +170,7 @@ def build_report(run: SimRun) -> SimReport:
         champion=cfg.strategy,
         challenger=cfg.challenger,
         share=cfg.share,
-        mix={b.value: round(w, 4) for b, w in cfg.mix.items()},
+        mix=_mix(run),
         strategies=strategies,
         final_stage_by_behaviour={
             b: dict(sorted(counts.items())) for b, counts in sorted(by_behaviour.items())
@@ -184,6 +210,19 @@ def report_table(report: SimReport) -> Table:
         ("deferred by reason", [_reasons(s.deferred_by_reason) for s in report.strategies]),
         ("blocked by reason", [_reasons(s.blocked_by_reason) for s in report.strategies]),
         ("visits per case", [str(s.visits_per_case) for s in report.strategies]),
+        (
+            "contacts per 1,000 recovered",
+            [str(s.contacts_per_1000_recovered) for s in report.strategies],
+        ),
+        (
+            "hardship loans offered a grace",
+            [
+                "-"
+                if s.hardship_offered_grace_share is None
+                else f"{s.hardship_offered_grace_share:.1%} of {s.hardship_loans}"
+                for s in report.strategies
+            ],
+        ),
         (
             "final stage share",
             [

@@ -13,6 +13,7 @@ maps traits onto them, for a backtest mix built from traits.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 from dataclasses import dataclass
@@ -20,7 +21,10 @@ from decimal import Decimal
 
 from models.case import DefaultReason
 from models.scorecard import CaseFeatures
-from simulation.behaviour import Behaviour
+from models.strategy import DEFAULT_AFFORDABLE_SHARE, NegotiationRules
+from simulation.profiles import DEFAULT_MIX, Behaviour, Means, Profile, draw_profile, loan_id_for
+from simulation.streams import stream
+from workflows.core import affordability
 from workflows.core.scoring import reason_feature
 
 HORIZON_DAYS = 90  # the label: paid in full or settled within this many days of scoring
@@ -174,3 +178,36 @@ def behaviour_of(t: Traits) -> Behaviour:
     if t.ability >= 0.5:
         return Behaviour.PAYS_AFTER_VISIT if t.willingness >= 0.3 else Behaviour.OPTS_OUT
     return Behaviour.DISPUTES if t.willingness >= 0.35 else Behaviour.UNREACHABLE
+
+
+# "In hardship" for the backtest's figures: ill, or no plan within the standard bounds
+# (NegotiationRules' defaults, half of what is left) is affordable. The same for every arm.
+STANDARD_RULES = NegotiationRules(affordable_share=DEFAULT_AFFORDABLE_SHARE)
+CENTS = Decimal("0.01")
+
+
+def means_of(t: Traits, amount: Decimal, rng: random.Random) -> Means:
+    """What the borrower would tell an operator: figures and a reason, from the hidden traits
+    with noise (as ``simulate_borrower`` draws them for training)."""
+    income = math.exp(rng.gauss(math.log(5000), 0.4))
+    share = _clamp(0.02 + 0.45 * t.ability + rng.gauss(0, 0.08), 0.0, 0.9)
+    monthly = Decimal(str(income)).quantize(CENTS)
+    expenses = (monthly * Decimal(str(round(1 - share, 4)))).quantize(CENTS)
+    disposable = affordability.disposable_income(monthly, expenses)
+    offer = affordability.propose(amount, disposable, STANDARD_RULES, "CNY")
+    return Means(
+        monthly_income=monthly,
+        essential_expenses=expenses,
+        reason=_reason(t, rng),
+        hardship=t.ill or offer.kind in ("hardship_grace", "none"),
+    )
+
+
+def traits_profile(seed: int, index: int) -> Profile:
+    """A backtest loan of the hidden-traits portfolio: the bench profile of its index, its
+    behaviour the one closest to its traits (``behaviour_of``), its means from the traits."""
+    loan_id = loan_id_for(seed, index)
+    traits = draw_traits(stream(seed, loan_id, "traits"))
+    base = draw_profile(seed, index, DEFAULT_MIX)
+    means = means_of(traits, base.amount, stream(seed, loan_id, "means"))
+    return dataclasses.replace(base, behaviour=behaviour_of(traits), means=means)

@@ -17,6 +17,7 @@ from temporalio import activity
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
+from activities.borrower_contacts import records_of
 from activities.vault import outgoing
 from activities.vault.store import Vault
 from models import activities as act
@@ -100,12 +101,25 @@ class StandIns:
             self.projections.append(inp)
             return act.SyncResult.of(inp.events)
 
+        @activity.defn(name=act.BORROWER_CONTACTS)
+        async def borrower_contacts(inp: act.BorrowerContactsInput) -> act.BorrowerContacts:
+            # What the real one reads from case_events, read from the projections synced here.
+            rows = [
+                (p.case_id, e.at, e.details)
+                for p in self.projections
+                if p.borrower_id == inp.borrower_id and p.case_id != inp.case_id
+                for e in p.events
+                if e.kind is act.CaseEventKind.CONTACT and e.at > inp.since
+            ]
+            rows.sort(key=lambda row: row[1])
+            return act.BorrowerContacts(contacts=records_of(rows, inp.since))
+
         @activity.defn(name=act.HAND_OFF_TO_LEGAL)
         async def legal(inp: act.LegalHandoffInput) -> act.LegalHandoffResult:
             self.legal.append(inp)
             return act.LegalHandoffResult(reference=f"LEGAL-{inp.case_id}")
 
-        return [send_sms, place_call, assign, notify, sync, legal]
+        return [send_sms, place_call, assign, notify, sync, borrower_contacts, legal]
 
     def sms(self) -> list[Sent]:
         return [s for s in self.sent if s.channel == "sms"]
@@ -116,13 +130,18 @@ class StandIns:
 
 @asynccontextmanager
 async def running_workers(
-    client: Client, task_queue: str, messaging_queue: str, stand_ins: StandIns
+    client: Client,
+    task_queue: str,
+    messaging_queue: str,
+    stand_ins: StandIns,
+    activities: list[Callable[..., Any]] | None = None,
 ) -> Any:
+    """Workers with the stand-ins' activities, or with ``activities`` when given."""
     workers = build_workers(
         client,
         task_queue=task_queue,
         messaging_task_queue=messaging_queue,
-        activities=stand_ins.activities(),
+        activities=stand_ins.activities() if activities is None else activities,
     )
     async with workers[0], workers[1]:
         yield workers

@@ -25,7 +25,7 @@ import pytest
 
 from api.schemas import OverdueEvent
 from cli import demo
-from cli.dev import derive_strategies, make_plan
+from cli.dev_plan import derive_strategies, make_plan
 from models.settings import PROJECT_ROOT, Settings
 from models.strategy import load_strategy
 

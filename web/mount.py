@@ -18,7 +18,18 @@ from models.settings import Settings
 from web import auditing, evidence
 from web.docs import docs_router
 from web.pages import STATIC_DIR, WebState, build_environment, render
-from web.routes import audit, auth, borrower, calls, cases, home, people, supervisor, today
+from web.routes import (
+    approvals,
+    audit,
+    auth,
+    borrower,
+    calls,
+    cases,
+    home,
+    people,
+    supervisor,
+    today,
+)
 from web.security import CookieSigner
 from web.session import Forbidden, LoginRequired, anonymous_csrf, optional_person
 
@@ -51,7 +62,7 @@ def install(app: FastAPI, settings: Settings, database: Database | None) -> None
     )
     app.mount("/static", VersionedStatic(directory=STATIC_DIR), name="static")
     app.include_router(docs_router(app))
-    for module in (auth, home, cases, calls, people, today, supervisor, audit, borrower):
+    for module in (auth, home, cases, calls, approvals, people, today, supervisor, audit, borrower):
         app.include_router(module.router)
     app.add_exception_handler(LoginRequired, _to_login)
     app.add_exception_handler(Forbidden, _forbidden)

@@ -33,6 +33,7 @@ from models.users import User
 from web.i18n import LANGUAGES, Translator, choose
 from web.screens import screens_of
 from web.security import CookieSigner
+from web.timeline_text import words_for
 
 WEB_DIR = Path(__file__).parent
 STATIC_DIR = WEB_DIR / "static"
@@ -117,11 +118,15 @@ def render(
     **values: Any,
 ) -> HTMLResponse:
     lang = language(request, user)
+    zone = ZoneInfo(user.timezone) if user is not None else UTC
     page = (
         web_state(request)
         .env.get_template(template)
         .render(
             t=Translator(lang),
+            words=words_for(
+                Translator(lang), lambda at: at.astimezone(zone).strftime("%m-%d %H:%M")
+            ),
             lang=lang,
             user=user,
             csrf=csrf,

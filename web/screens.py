@@ -19,6 +19,7 @@ TODAY = Screen("today", "/today")
 WORKLIST = Screen("worklist", "/worklist")
 CASES = Screen("cases", "/cases")
 ESCALATIONS = Screen("escalations", "/escalations")
+APPROVALS = Screen("approvals", "/approvals")
 DASHBOARD = Screen("dashboard", "/dashboard")
 AUDIT = Screen("audit", "/audit")
 USERS = Screen("users", "/users")
@@ -26,9 +27,9 @@ DOCS = Screen("docs", "/docs")
 
 SCREENS: Mapping[Role, tuple[Screen, ...]] = {
     Role.OPERATOR: (WORKLIST, CASES),
-    Role.SUPERVISOR: (ESCALATIONS, DASHBOARD, WORKLIST, CASES),
+    Role.SUPERVISOR: (ESCALATIONS, APPROVALS, DASHBOARD, WORKLIST, CASES),
     Role.AUDITOR: (AUDIT, CASES),
-    Role.ADMIN: (WORKLIST, CASES, ESCALATIONS, DASHBOARD, USERS, DOCS),
+    Role.ADMIN: (WORKLIST, CASES, ESCALATIONS, APPROVALS, DASHBOARD, USERS, DOCS),
     Role.SYSTEM: (DOCS,),
 }
 

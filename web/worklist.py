@@ -22,6 +22,7 @@ from activities.vault import texts
 from activities.vault.store import Vault
 from models.common import TERMINAL_STAGES
 from models.tables import Borrower, BorrowerLink, Case, CaseEvent, Loan, Visit
+from web.timeline_text import note_text
 
 PAGE_SIZE = 25
 WINDOW = (time(8, 0), time(21, 0))
@@ -111,6 +112,9 @@ async def worklist(
             for case, zone in await session.exec(query.offset(offset).limit(PAGE_SIZE + 1))
             if (row := _due_row(case, zone, now)) is not None
         ]
+        # Two sources, one list: each gives its newest rows up to the end of this page, and
+        # the page is cut from the merge (an offset into each alone would skip rows).
+        reach = offset + PAGE_SIZE + 1
         events = await session.exec(
             select(CaseEvent, Case.loan_id)
             .join(Case, col(Case.case_id) == col(CaseEvent.case_id))
@@ -120,23 +124,22 @@ async def worklist(
                 CaseEvent.actor_role == "system",
                 CaseEvent.at >= now - timedelta(days=REPLY_DAYS),
             )
-            .order_by(col(CaseEvent.at).desc())
-            .offset(offset)
-            .limit(PAGE_SIZE + 1)
+            .order_by(col(CaseEvent.at).desc(), col(CaseEvent.id).desc())
+            .limit(reach)
         )
         replies = [reply for event, loan_id in events if (reply := _reply(event, loan_id))]
         # A borrower's page locked after wrong answers: the borrower may need a call.
         locked = await session.exec(
             select(BorrowerLink)
             .where(col(BorrowerLink.locked_until) >= now - timedelta(days=REPLY_DAYS))
-            .order_by(col(BorrowerLink.locked_until).desc())
-            .offset(offset)
-            .limit(PAGE_SIZE + 1)
+            .order_by(col(BorrowerLink.locked_until).desc(), col(BorrowerLink.id).desc())
+            .limit(reach)
         )
         replies += [
             ReplyRow(link.loan_id, _aware(link.locked_until), "locked", "") for link in locked
         ]
-        replies.sort(key=lambda row: row.at, reverse=True)
+        replies.sort(key=lambda row: (_aware(row.at), row.loan_id), reverse=True)
+        replies = replies[offset:reach]
         visits = await session.exec(
             select(Visit, Case.loan_id)
             .join(Case, col(Case.case_id) == col(Visit.case_id))
@@ -169,7 +172,8 @@ def _reply(event: CaseEvent, loan_id: str) -> ReplyRow | None:
     if event.details.get("kind") == "callback_requested":
         return ReplyRow(loan_id, event.at, "callback", event.summary)
     if "sid" in event.details:
-        return ReplyRow(loan_id, event.at, "reply", event.summary.removeprefix("borrower wrote: "))
+        text = note_text(event.summary.removeprefix("borrower wrote: "))
+        return ReplyRow(loan_id, event.at, "reply", text)
     return None
 
 

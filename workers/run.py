@@ -19,6 +19,7 @@ from activities.reconcile import sweep
 from models.settings import Settings
 from models.tables import utc_now
 from workers.codec import keyring_for
+from workers.digest_schedule import ensure_escalation_digest_schedule
 from workers.schedules import ensure_overdue_scan_schedule
 from workers.telemetry import prometheus_runtime
 from workers.temporal import build_workers, connect
@@ -56,6 +57,10 @@ async def run_worker(
         await ensure_overdue_scan_schedule(client, settings)
     except RPCError as exc:
         log.error("overdue-scan schedule not ensured", error=str(exc), status=exc.status.name)
+    try:  # and the supervisors' daily digest of the escalation queue
+        await ensure_escalation_digest_schedule(client, settings)
+    except RPCError as exc:
+        log.error("escalation-digest schedule not ensured", error=str(exc), status=exc.status.name)
     activities = await CaseActivities.from_settings(settings, temporal_client=client)
     try:
         case_worker, messaging_worker = build_workers(

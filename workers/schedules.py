@@ -51,15 +51,19 @@ CATCHUP_WINDOW = timedelta(days=1)
 
 def overdue_scan_hour() -> int:
     """The hour (UTC) of the daily scan, from ``COLLECTFLOW_OVERDUE_SCAN_HOUR``."""
-    raw = os.environ.get(OVERDUE_SCAN_HOUR_ENV, "").strip()
+    return hour_from_env(OVERDUE_SCAN_HOUR_ENV, DEFAULT_OVERDUE_SCAN_HOUR)
+
+
+def hour_from_env(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
     if not raw:
-        return DEFAULT_OVERDUE_SCAN_HOUR
+        return default
     try:
         hour = int(raw)
     except ValueError:
         hour = -1
     if not 0 <= hour <= 23:
-        raise ValueError(f"{OVERDUE_SCAN_HOUR_ENV} must be an hour from 0 to 23, not {raw!r}")
+        raise ValueError(f"{name} must be an hour from 0 to 23, not {raw!r}")
     return hour
 
 
@@ -98,17 +102,19 @@ async def ensure_overdue_scan_schedule(client: Client, settings: Settings) -> No
     """Create the ``overdue-scan`` schedule, or update it to match; a no-op when it does."""
     hour = overdue_scan_hour()
     wanted = overdue_scan_schedule(settings, hour)
+    await ensure_schedule(client, OVERDUE_SCAN_SCHEDULE_ID, wanted, hour, settings.task_queue)
+
+
+async def ensure_schedule(
+    client: Client, schedule_id: str, wanted: Schedule, hour: int, task_queue: str
+) -> None:
+    """Create the schedule, or update its action, spec and policy to ``wanted``; keep its state."""
     try:
-        await client.create_schedule(OVERDUE_SCAN_SCHEDULE_ID, wanted)
+        await client.create_schedule(schedule_id, wanted)
     except ScheduleAlreadyRunningError:
         pass
     else:
-        log.info(
-            "schedule created",
-            schedule_id=OVERDUE_SCAN_SCHEDULE_ID,
-            hour_utc=hour,
-            task_queue=settings.task_queue,
-        )
+        log.info("schedule created", schedule_id=schedule_id, hour_utc=hour, task_queue=task_queue)
         return
     changed: list[bool] = []
 
@@ -122,12 +128,12 @@ async def ensure_overdue_scan_schedule(client: Client, settings: Settings) -> No
             schedule=replace(have, action=wanted.action, spec=wanted.spec, policy=wanted.policy)
         )
 
-    await client.get_schedule_handle(OVERDUE_SCAN_SCHEDULE_ID).update(update)
+    await client.get_schedule_handle(schedule_id).update(update)
     log.info(
         "schedule updated" if changed else "schedule up to date",
-        schedule_id=OVERDUE_SCAN_SCHEDULE_ID,
+        schedule_id=schedule_id,
         hour_utc=hour,
-        task_queue=settings.task_queue,
+        task_queue=task_queue,
     )
 
 

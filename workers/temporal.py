@@ -20,9 +20,9 @@ from models import activities as act
 from workers.codec import Keyring, data_converter
 from workflows.case import CollectionCase
 from workflows.sandbox import workflow_runner
-from workflows.scan import OverdueScan
+from workflows.scan import EscalationDigest, OverdueScan
 
-WORKFLOWS: Sequence[type] = (CollectionCase, OverdueScan)
+WORKFLOWS: Sequence[type] = (CollectionCase, OverdueScan, EscalationDigest)
 MESSAGING_ACTIVITIES = frozenset({act.SEND_SMS, act.PLACE_CALL})
 # A case spends nearly all its life asleep on a timer for days, so a cached (sticky) case is
 # rarely reused before it is evicted; each cached run holds its own sandbox copy of the

@@ -36,15 +36,11 @@ SA_BALANCE = SearchAttributeKey.for_float(c.SA_NAME_BALANCE)
 SA_STRATEGY = SearchAttributeKey.for_keyword(c.SA_NAME_STRATEGY)
 SEARCH_ATTRIBUTES = (SA_STAGE, SA_DPD, SA_REGION, SA_AGENTS, SA_BALANCE, SA_STRATEGY)
 
-CONTACT_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=2),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=2),
+CONTACT_RETRY = RetryPolicy(  # backing off by the default coefficient, 2
+    initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=2)
 )
-RECORD_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=1),
+RECORD_RETRY = RetryPolicy(  # backing off by the default coefficient, 2
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
 )
 UPDATES: dict[str, ActionSpec] = by_handler(Kind.UPDATE)
 SIGNALS: dict[str, ActionSpec] = by_handler(Kind.SIGNAL)
@@ -77,16 +73,24 @@ class CollectionCase:
                 await self._continue_as_new()
             now = workflow.now()
             if self._until is not None and self._until <= now:
-                self._pending.extend(entry.on_timer(self.case, now))
+                await self._wake(now)
                 continue
             self._aim()
             await workflow.wait_condition(lambda: bool(self._pending) or self._rang())
             if self._rang():
                 self._timer = self._timer_at = None
-                self._pending.extend(entry.on_timer(self.case, workflow.now()))
+                await self._wake(workflow.now())
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._drain()
         return view.case_view(self.case, workflow.now())
+
+    async def _wake(self, now: datetime) -> None:
+        """Do what is due; before a contact, read the borrower's other loans (caps per borrower)."""
+        if (channel := entry.contact_due(self.case, now)) and workflow.patched("borrower-caps"):
+            ask = entry.borrower_query(self.case, self.inp.borrower.id, now, channel)
+            seen = await self._local(act.BORROWER_CONTACTS, ask, act.BorrowerContacts)
+            entry.borrower_contacts(self.case, seen.contacts, now)
+        self._pending.extend(entry.on_timer(self.case, workflow.now()))
 
     def _aim(self) -> None:
         """One timer per wait: re-armed only when the core aims it somewhere else."""

@@ -1,8 +1,11 @@
-"""``OverdueScan``: one run of the overdue scan, as the daily schedule (``overdue-scan``) starts it.
+"""The scheduled workflows, each one activity by name on the case task queue, where it lives.
 
-The workflow only calls the ``scan_overdue_loans`` activity by name; the activity does the work
-(batched, heartbeating its position, starting ``case-{loan_id}`` idempotently), so a retried or
-repeated run starts no case twice. It runs on the case task queue, where the activity lives.
+``OverdueScan``: one run of the overdue scan, as the daily schedule (``overdue-scan``) starts
+it. The activity does the work (batched, heartbeating its position, starting ``case-{loan_id}``
+idempotently), so a retried or repeated run starts no case twice.
+
+``EscalationDigest``: the supervisors' digest of the escalation queue, one per tick of
+``escalation-digest``; per case only the entry and deadline alerts remain (DESIGN §3).
 """
 
 from __future__ import annotations
@@ -45,3 +48,19 @@ class OverdueScan:
             retry_policy=SCAN_RETRY,
         )
         return result
+
+
+@workflow.defn(name=act.DIGEST_WORKFLOW)
+class EscalationDigest:
+    @workflow.run
+    async def run(self, inp: act.DigestInput | None = None) -> act.EscalationDigest:
+        """The queue as of this tick (the workflow's clock), read from the read model."""
+        arg = (inp or act.DigestInput()).model_copy(update={"as_of": workflow.now()})
+        digest: act.EscalationDigest = await workflow.execute_activity(
+            act.ESCALATION_DIGEST,
+            arg,
+            result_type=act.EscalationDigest,
+            start_to_close_timeout=timedelta(minutes=5),
+            retry_policy=SCAN_RETRY,
+        )
+        return digest

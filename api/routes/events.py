@@ -60,7 +60,7 @@ async def overdue_event(
         borrower = vaulting.case_borrower(borrower, vault)
     try:
         outcome = await start_case(
-            client, settings, loan, borrower, strategy, actor, event.as_of, blocked
+            client, settings, loan, borrower, strategy, actor, event.as_of, database, blocked
         )
     except ApiError as err:
         if err.status_code == 409:

@@ -100,7 +100,7 @@ class ApiHarness:
         )
 
     async def wait_for(
-        self, loan_id: str, reached: Any, *, within: float = 20.0, role: str = "auditor"
+        self, loan_id: str, reached: Any, *, within: float = 60.0, role: str = "auditor"
     ) -> dict[str, Any]:
         """Poll the case state until ``reached(state)``; fail with the last state otherwise."""
         deadline = asyncio.get_running_loop().time() + within

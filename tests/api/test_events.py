@@ -66,6 +66,46 @@ async def test_event_for_closed_case_refused_unless_new_due_date(api: ApiHarness
     assert state["due_date"] == "2026-12-20"
 
 
+async def test_a_reopened_case_counts_a_retried_payment_once(api: ApiHarness) -> None:
+    """A payment retried after its case closed and the loan reopened reaches the new case: it is
+    the same payment, not a second one — whether the ended case or the late-payment store
+    recorded it; a new payment counts."""
+    event = api.overdue_event(strategy="slow")
+    loan_id, case_id = event["loan_id"], f"case-{event['loan_id']}"
+    assert (await api.post("system", "/v1/overdue-events", event)).status_code == 202
+    paid_at = "2026-12-05T10:00:00+08:00"
+    first = {"payment_ref": "R-1", "amount": event["amount_overdue"], "paid_at": paid_at}
+    paid = await api.post("system", f"/v1/cases/{loan_id}/payments", first)
+    assert paid.status_code == 200 and paid.json()["stage"] == "resolved", paid.text
+    await api.client.get_workflow_handle(case_id).result()
+    # Money after the end is stored, never refused, and counted once however often it comes.
+    late = {**first, "payment_ref": "R-L", "amount": "50.00"}
+    for _ in range(2):
+        answer = await api.post("system", f"/v1/cases/{loan_id}/payments", late)
+        assert answer.status_code == 200, answer.text
+        assert (answer.json()["late_payments"], answer.json()["refund_due"]) == ("50.00", "50.00")
+
+    later = await api.post("system", "/v1/overdue-events", {**event, "due_date": "2026-12-20"})
+    assert later.status_code == 202 and later.json()["started"] is True
+    await api.wait_for(loan_id, lambda s: s["stage"] == "reminding" and s["generation"] == 2)
+    for again in (first, late):
+        retried = await api.post("system", f"/v1/cases/{loan_id}/payments", again)
+        assert retried.status_code == 200, retried.text
+        assert (retried.json()["paid_total"], retried.json()["payments"]) == ("0.00", [])
+    second = {**first, "payment_ref": "R-2", "amount": "100.00"}
+    counted = await api.post("system", f"/v1/cases/{loan_id}/payments", second)
+    assert counted.status_code == 200, counted.text
+    assert [p["payment_ref"] for p in counted.json()["payments"]] == ["R-2"]
+    assert counted.json()["paid_total"] == "100.00"
+    # The new case ends: its final state holds its own payments, not the earlier case's.
+    rest = {**first, "payment_ref": "R-3", "amount": counted.json()["balance"]}
+    assert (await api.post("system", f"/v1/cases/{loan_id}/payments", rest)).status_code == 200
+    await api.client.get_workflow_handle(case_id).result()
+    final = (await api.get("auditor", f"/v1/cases/{loan_id}")).json()
+    assert sorted(p["payment_ref"] for p in final["payments"]) == ["R-2", "R-3"]
+    assert (final["paid_total"], final["late_payments"]) == (event["amount_overdue"], "0.00")
+
+
 async def test_an_event_naming_the_demo_strategy_is_refused_outside_development(
     api: ApiHarness,
 ) -> None:

@@ -15,7 +15,7 @@ async def test_reminders_ivr_promise_payment_resolved(api: ApiHarness) -> None:
     state = await api.wait_for(
         loan_id,
         lambda s: any(r["channel"] == "call" and r["provider_sid"] for r in s["contact_log"]),
-        within=15,
+        within=60,
     )
     assert state["stage"] == "reminding"
     assert [r["purpose"] for r in state["contact_log"]][:2] == ["reminder-0", "reminder-1"]

@@ -107,7 +107,7 @@ async def test_status_callbacks_update_the_contact_and_replays_are_harmless(
     a callback without a case id is accepted and ignored."""
     loan_id = await api.open_case(strategy="fast")
     state = await api.wait_for(
-        loan_id, lambda s: any(r["provider_sid"] for r in s["contact_log"]), within=10
+        loan_id, lambda s: any(r["provider_sid"] for r in s["contact_log"]), within=60
     )
     sms = next(r for r in state["contact_log"] if r["provider_sid"])
     await _ledger_row(api, loan_id, sms)  # the stand-in sender keeps no ledger; the real one does

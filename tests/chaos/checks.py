@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
-from cli.dev import _rfc3339
+from cli.dev_procs import rfc3339
 from tests.chaos.scenario import CENT, Script
 
 WINDOW = (time(8, 0), time(21, 0))
@@ -224,7 +224,7 @@ def scheduled_at(history: dict[str, Any], sid: str) -> datetime | None:
             (v for k, v in event.items() if k.endswith("Attributes")), {}
         )
         if kind == "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED":
-            scheduled[str(event["eventId"])] = _rfc3339(event["eventTime"])
+            scheduled[str(event["eventId"])] = rfc3339(event["eventTime"])
         elif kind == "EVENT_TYPE_ACTIVITY_TASK_COMPLETED" and sid in _payload_text(
             attributes, "result"
         ):

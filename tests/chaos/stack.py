@@ -26,16 +26,14 @@ from typing import IO
 import httpx
 
 from cli.demo import seed_agents
-from cli.dev import (
-    Child,
+from cli.dev_plan import (
     DevPlan,
-    _http_ready,
-    _worker_ready,
     derive_strategies,
     make_plan,
     search_attribute_flags,
     temporal_binary,
 )
+from cli.dev_procs import Child, http_ready, worker_ready
 from models.settings import Settings
 
 START_TIMEOUT = 120.0
@@ -120,7 +118,7 @@ class Stack:
         asyncio.run(seed_agents(self.plan.database_url))
         self.start_temporal()
         self._start(
-            "sandbox", self._python("sandbox"), _http_ready(f"{self.sandbox_url}/sandbox/health")
+            "sandbox", self._python("sandbox"), http_ready(f"{self.sandbox_url}/sandbox/health")
         )
         self.start_worker()
         self.start_api()
@@ -157,20 +155,20 @@ class Stack:
             "error",
             *search_attribute_flags(),
         ]
-        self._start("temporal", argv, self._temporal_ready)
+        self._start("temporal", argv, self.temporal_ready)
 
     def stop_temporal(self) -> None:
         self._stop("temporal", signal.SIGINT)
 
     def start_worker(self) -> None:
-        self._start("worker", self._python("worker"), _worker_ready(self.plan, self._binary))
+        self._start("worker", self._python("worker"), worker_ready(self.plan, self._binary))
 
     def kill_worker(self) -> None:
         """SIGKILL: no shutdown, in-flight activities and workflow tasks are abandoned."""
         self._stop("worker", signal.SIGKILL)
 
     def start_api(self) -> None:
-        self._start("api", self._python("api"), _http_ready(f"{self.api_url}/healthz"))
+        self._start("api", self._python("api"), http_ready(f"{self.api_url}/healthz"))
 
     def stop_api(self) -> None:
         self._stop("api", signal.SIGTERM)
@@ -186,7 +184,7 @@ class Stack:
     def _python(self, *args: str) -> list[str]:
         return [sys.executable, "-m", "cli.main", *args]
 
-    def _temporal_ready(self, _: Child) -> bool:
+    def temporal_ready(self, _: Child) -> bool:
         result = subprocess.run(
             [
                 self._binary,

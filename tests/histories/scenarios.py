@@ -239,3 +239,49 @@ async def scenario_broken_to_legal(
     assert result.stage is Stage.LEGAL, result.stage
     assert result.legal_reference
     return started
+
+
+async def scenario_two_loans_one_borrower(
+    env: WorkflowEnvironment, task_queue: str, messaging_queue: str, *, loan_id: str
+) -> CaseHandle:
+    """Caps per borrower: the borrower's other loan (due a day earlier) texts them at once; this
+    loan's first SMS, due the next morning, waits a day after that one and says why; both paid.
+    The stand-ins' ``borrower_contacts`` answers from the projections they synced."""
+    borrower = factories.borrower()
+    today = localtime.local_date(await env.get_current_time(), borrower.timezone)
+    handles = []
+    for lid, due in ((f"{loan_id}-OTHER", today - timedelta(days=1)), (loan_id, today)):
+        inp = factories.case_input(
+            messaging_queue=messaging_queue,
+            the_borrower=borrower,
+            the_loan=factories.loan(due=due, loan_id=lid),
+        )
+        started = await env.client.start_workflow(
+            CollectionCase.run, inp, id=case_id_for(lid), task_queue=task_queue
+        )
+        handles.append(started)
+        if not handles[1:]:  # the first loan's SMS is sent and synced before the second opens
+            await advance_until(
+                env,
+                latest(env, started),
+                lambda v: any(r.provider_sid for r in v.contact_log),
+                step=timedelta(minutes=1),
+                limit=timedelta(hours=1),
+            )
+    other, this = (latest(env, h) for h in handles)
+    view = await advance_until(
+        env, this, lambda v: any(r.provider_sid for r in v.contact_log), limit=timedelta(days=3)
+    )
+    reasons = [r.reason for r in view.contact_log if r.outcome is c.ContactOutcome.DEFERRED]
+    assert any("on other loans" in why for why in reasons), reasons
+    for n, handle in enumerate((other, this)):
+        owed = (await state(handle)).balance
+        paid_at = await env.get_current_time()
+        payment = c.PaymentInput(
+            payment_ref=f"P-caps-{n}", amount=owed, paid_at=paid_at, actor=SYSTEM
+        )
+        await update_view(handle, c.UPDATE_PAYMENT, payment)
+    await run_to_end(env, other)
+    result = await run_to_end(env, this)
+    assert result.stage is Stage.RESOLVED, result.stage
+    return handles[1]

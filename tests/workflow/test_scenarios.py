@@ -87,7 +87,8 @@ async def agree_plan(handle: Handle, count: int, every: int = 14) -> c.CaseView:
         c.UPDATE_NEGOTIATION,
         c.NegotiationInput(
             reason=c.DefaultReason.UNEMPLOYMENT,
-            monthly_income=Decimal("4200"),
+            # 3,900 a month left: half of it covers 910 a fortnight (the affordability rule)
+            monthly_income=Decimal("7000"),
             essential_expenses=Decimal("3100"),
             result=c.NegotiationResult.INSTALLMENT_PLAN,
             plan=c.PlanTerms(count=count, frequency_days=every, first_due_in_days=7),

@@ -58,11 +58,11 @@ async def test_plan_agreed_by_phone_at_d5_needs_no_visit(
     async with running_workers(time_env.client, task_queue, messaging_queue, stand_ins):
         handle = await start(time_env, inp, task_queue)
         await advance_until(time_env, handle, lambda v: _sent(v, "reminder-2"))  # D+5 SMS
-        count = 3
-        if strategy == "segmented":  # 3 x 510 is more than half of what is left each month
-            refused = await _refusal(handle, c.UPDATE_NEGOTIATION, _plan())
-            assert "disposable income" in refused
-            count = 6
+        # 3 x 510 a fortnight is more than half of what is left each month: refused on both
+        # strategies (the affordability rule is on by default, DESIGN §9); 6 x 255 fits
+        refused = await _refusal(handle, c.UPDATE_NEGOTIATION, _plan())
+        assert "disposable income" in refused
+        count = 6
         view = await update_view(handle, c.UPDATE_NEGOTIATION, _plan(count=count))
         assert view.stage is Stage.FOLLOW_UP and view.plan is not None
         for inst in view.plan.installments:
@@ -147,7 +147,7 @@ async def test_hardship_during_follow_up_shifts_due_dates_and_breaks_nothing(
     async with running_workers(time_env.client, task_queue, messaging_queue, stand_ins):
         handle = await start(time_env, inp, task_queue)
         await advance_until(time_env, handle, lambda v: _sent(v, "reminder-0"))
-        view = await update_view(handle, c.UPDATE_NEGOTIATION, _plan(first=5))
+        view = await update_view(handle, c.UPDATE_NEGOTIATION, _plan(count=6, first=5))
         assert view.plan is not None
         first_due = view.plan.installments[0].due_at
         pause = c.HardshipInput(days=10, reason="hospital stay", actor=OPERATOR)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
@@ -10,8 +11,10 @@ from temporalio.client import Client
 
 from activities.vault.store import Vault
 from api import vaulting
+from api.auth import Action, allowed
 from api.deps import AppState
 from api.errors import ApiError
+from models.case import CloseReason
 from models.common import Role, case_id_for
 from web import casefile, claims
 from web.casefile import Detail
@@ -74,6 +77,7 @@ async def _case_page(
     refusal: str | None = None,
     notice: str | None = None,
     status: int = 200,
+    sent: dict[str, str] | None = None,
 ) -> Response:
     if not casefile.may_read(found.user.role):
         raise Forbidden("forbidden.role")
@@ -118,6 +122,10 @@ async def _case_page(
         notice=notice,
         holder=held,
         may_claim=casefile.may_write_notes(found.user.role) and not view.terminal,
+        may_ask=allowed(found.user.role, Action.REQUEST_CHANGE) and not view.terminal,
+        close_reasons=[r.value for r in CloseReason],
+        new_ref=lambda: uuid.uuid4().hex,
+        sent=sent or {},  # a refused form's values, to correct rather than retype
         may_release=held is not None
         and (held.user_id == found.user.id or found.user.role in claims.RELEASERS),
     )
@@ -127,7 +135,7 @@ async def _case_page(
 async def case_page(
     request: Request, found: Annotated[Person, Readers], loan_id: LoanId
 ) -> Response:
-    done = {"noted": "case.noted", "called": "call.logged"}
+    done = {"noted": "case.noted", "called": "call.logged", "asked": "request.asked"}
     notice = next((v for k, v in done.items() if request.query_params.get(k) == "1"), None)
     return await _case_page(request, found, loan_id, notice=notice)
 

@@ -24,7 +24,7 @@ from api.deps import AppState
 from api.errors import ApiError
 from models import case as c
 from models.common import Role, case_id_for
-from web import charts, supervise
+from web import charts, portfolio, supervise
 from web.accounts import SessionUser
 from web.i18n import Translator
 from web.outcomes import REF_PATTERN
@@ -128,10 +128,12 @@ async def dashboard(request: Request, found: Annotated[Person, Supervisors]) -> 
         for cur, _, _ in figures.recovered
     ]
     judged = figures.promises_kept + figures.promises_broken
+    book = await portfolio.portfolio(state.database, state.clock().date())
     return render(
         request, "dashboard.html", user=found.user, csrf=found.csrf_token, figures=figures,
         stage_chart=charts.bars(stage_rows, t("dash.stages")), money_charts=money_charts,
-        kept_rate=None if not judged else round(100 * figures.promises_kept / judged),
+        kept_rate=portfolio.percent(figures.promises_kept, judged), book=book,
+        percent=portfolio.percent,
     )  # fmt: skip
 
 

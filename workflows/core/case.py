@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from models.common import Actor, Channel, Stage
+from models.treatments import OFFER_TEMPLATE
 from workflows.core import clock, scoring, treatments
 from workflows.core import effects as fx
 from workflows.core.commitments import Commitments
@@ -40,6 +41,36 @@ class Case(Commitments):
             treatment=choice.path.value,
             **reasons,
         )
+        self.offer_hardship(now)
+
+    def offer_hardship(self, now: datetime) -> None:
+        """A hardship_first treatment offers the calculator's grace or affordable plan: on
+        record, and by SMS with the borrower's link where they can take it. The same offer is
+        not repeated; a changed one (new figures, a grace used) is made again."""
+        s = self.s
+        if s.hardship_until is not None and now < s.hardship_until:
+            return  # a grace is running: nothing to offer until it ends and the case assesses
+        offer = treatments.hardship_offer(s, self.strategy)
+        if offer is None:
+            return
+        signature = f"{offer.kind}:{offer.count}:{offer.grace_days}"
+        if signature == s.last_offer:
+            return
+        s.last_offer, s.offers_made = signature, s.offers_made + 1
+        if offer.kind == "hardship_grace":
+            s.graces_offered += 1
+        self.event(
+            "offer",
+            f"offered {offer.kind.replace('_', ' ')}: {offer.why}",
+            now,
+            offer=offer.kind,
+            count=str(offer.count),
+            grace_days=str(offer.grace_days),
+        )
+        if OFFER_TEMPLATE in self.strategy.templates:
+            days = offer.grace_days or offer.count
+            extra = {"days": str(days), "count": str(offer.count)}
+            self.contact(Channel.SMS, f"offer-{s.offers_made}", OFFER_TEMPLATE, now, extra=extra)
 
     def on_enter(self, stage: Stage, reason: str, now: datetime, actor: Actor) -> None:
         s = self.s
@@ -60,7 +91,8 @@ class Case(Commitments):
                 now,
             )
         elif stage is Stage.WAITING:
-            s.stage_deadline = now + clock.days(self.strategy, self.strategy.wait.days)
+            wait = treatments.wait_days(s, self.strategy)  # a visit_early treatment: sooner
+            s.stage_deadline = now + clock.days(self.strategy, wait)
         elif stage is Stage.NEGOTIATING:
             within = self.strategy.negotiation.decide_within_days
             s.stage_deadline = now + clock.days(self.strategy, within)

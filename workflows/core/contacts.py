@@ -3,6 +3,8 @@ first; caps count the borrower's contacts on all their loans and the operators' 
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from datetime import datetime
 
 from models.case import ContactOutcome, ContactRecord
@@ -29,7 +31,23 @@ class Contacts(Pauses):
         self, channel: Channel, now: datetime, transactional: bool = False
     ) -> compliance.Decision:
         s = self.s
-        log = [_as_record(c) for c in (*s.borrower_contacts, *s.contacts)]
+        decision = self._decide(channel, now, transactional, (*s.borrower_contacts, *s.contacts))
+        if not s.borrower_contacts or decision.verdict is not compliance.Verdict.DEFER:
+            return decision
+        # Say so when the borrower's other loans are why: the case's own log alone would not.
+        alone = self._decide(channel, now, transactional, s.contacts)
+        if alone.verdict is compliance.Verdict.DEFER and alone.until == decision.until:
+            return decision
+        n = sum(1 for c in s.borrower_contacts if c.channel is channel)
+        plural = "" if n == 1 else "s"
+        why = f"{decision.reason}; counting {n} {channel.value} contact{plural} on other loans"
+        return dataclasses.replace(decision, reason=why)
+
+    def _decide(
+        self, channel: Channel, now: datetime, transactional: bool, contacts: Sequence[Contact]
+    ) -> compliance.Decision:
+        s = self.s
+        log = [_as_record(c) for c in contacts]
         rules = self.strategy.compliance
         if s.hours_start and s.hours_end:  # the borrower's own hours narrow the strategy's
             window = {

@@ -12,7 +12,8 @@ The shell's loop (DESIGN §3)::
 Update validators call ``entry.validate`` (a ``Refusal`` becomes the ValueError sentence);
 update handlers call ``entry.handle`` and answer ``entry.receipt``; signal handlers call
 ``entry.signal``. Activity results come back through ``contact_reported`` and
-``collectors_assigned``; the borrower's contacts on other loans through ``borrower_contacts``.
+``collectors_assigned``; the borrower's contacts on other loans through ``borrower_contacts``,
+read when ``contact_due`` says the wake is about to contact the borrower.
 """
 
 from __future__ import annotations
@@ -23,15 +24,16 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from models import activities as act
 from models.actions import ActionName
-from models.case import CaseInput, ContactOutcome, money_str
+from models.case import CaseInput, ContactOutcome, ContactRecord, money_str
 from models.common import SYSTEM_ACTOR, Actor, Borrower, Channel, Loan, Stage
 from models.strategy import Strategy
 from workflows.core import effects as fx
 from workflows.core.actions.registry import CASE_ACTIONS, Allowed, allowed_actions
 from workflows.core.actions.visit import collectors_assigned
 from workflows.core.case import Case
-from workflows.core.state import CaseState, Contact, open_state
+from workflows.core.state import PAYMENT_REFS_KEPT, CaseState, Contact, open_state
 from workflows.core.timers import Wait, next_wait, on_timer
 
 __all__ = [
@@ -54,6 +56,8 @@ def start(
     generation: int = 1,
     previous_case: str | None = None,
     do_not_contact: frozenset[Channel] = frozenset(),
+    seq_base: int = 0,
+    earlier_payment_refs: Sequence[str] = (),
 ) -> Case:
     state = open_state(
         case_id,
@@ -64,7 +68,13 @@ def start(
         previous_case=previous_case,
         do_not_contact=do_not_contact,
     )
-    return Case(state, strategy)
+    state.event_seq = seq_base
+    state.payment_refs = list(earlier_payment_refs)[-PAYMENT_REFS_KEPT:]
+    case = Case(state, strategy)
+    # The first stage boundary: a scorecard strategy picks the treatment for the reminders
+    # (nothing happens without a scorecard); the event leaves with the first effects.
+    case.assess("case opened", now)
+    return case
 
 
 def from_input(inp: CaseInput, case_id: str, now: datetime) -> tuple[Case, list[fx.Effect]]:
@@ -83,6 +93,8 @@ def from_input(inp: CaseInput, case_id: str, now: datetime) -> tuple[Case, list[
         now,
         generation=inp.generation,
         do_not_contact=frozenset(inp.do_not_contact),
+        seq_base=inp.seq_base,
+        earlier_payment_refs=inp.earlier_payment_refs,
     )
     summary = f"case opened on strategy {strategy.id} v{strategy.version}"
     details = {
@@ -137,11 +149,52 @@ def contact_reported(
     case.report_contact(key, outcome, sid, connected)
 
 
-def borrower_contacts(case: Case, records: Sequence[Contact], now: datetime) -> None:
+def borrower_contacts(case: Case, records: Sequence[ContactRecord], now: datetime) -> None:
     """The borrower's contacts on their other loans, for the per-borrower caps. Only those the
     longest cap window can still see are kept, so the state stays small."""
-    horizon = now - timedelta(seconds=case.strategy.day_seconds * 8)
-    case.s.borrower_contacts = [r for r in records if r.at > horizon][-50:]
+    horizon = now - _cap_window(case)
+    case.s.borrower_contacts = [
+        Contact(
+            key=r.key,
+            channel=r.channel,
+            step=r.purpose,
+            at=r.at,
+            outcome=r.outcome,
+            connected=r.connected,
+        )
+        for r in records
+        if r.at > horizon
+    ][-50:]
+
+
+def _cap_window(case: Case) -> timedelta:
+    return timedelta(seconds=case.strategy.day_seconds * 8)
+
+
+def borrower_query(
+    case: Case, borrower_id: str, now: datetime, channel: Channel | None = None
+) -> act.BorrowerContactsInput:
+    """What to read before a contact on ``channel``: the borrower's other cases, as far back as
+    the caps look, and a sibling's contact due now (within an hour, or a strategy day's 24th)."""
+    due = next_wait(case, now).until  # what this wake was aimed at: the tie-break's order
+    return act.BorrowerContactsInput(
+        case_id=case.s.case_id,
+        borrower_id=borrower_id,
+        since=now - _cap_window(case),
+        at=now,
+        due_at=now if due is None else min(due, now),
+        channel=channel,
+        grace_seconds=max(1, min(3600, case.strategy.day_seconds // 24)),
+    )
+
+
+def contact_due(case: Case, now: datetime) -> Channel | None:
+    """The channel of the collection contact waking now would make, if any. Tried on a copy,
+    so the shell reads the borrower's other loans first, and only then (one read per contact,
+    not per wake)."""
+    trial = Case(case.s.model_copy(deep=True), case.strategy)
+    due = (e for e in on_timer(trial, now) if isinstance(e, fx.Contact) and not e.transactional)
+    return next((e.channel for e in due), None)
 
 
 @dataclass(frozen=True)

@@ -173,6 +173,10 @@ class CaseState(BaseModel):
     segment: str | None = None
     treatment: str | None = None
     hardship: bool = False
+    # hardship_first offers made (a grace or an affordable plan): the last one, not repeated
+    offers_made: int = 0
+    last_offer: str | None = None
+    graces_offered: int = 0
     reminder_index: int = 0
     contact_retry_at: datetime | None = None  # the gate deferred the contact now due
     contacts: list[Contact] = Field(default_factory=list)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from models.common import Channel, Stage
-from workflows.core import clock, compliance, localtime, visits
+from workflows.core import clock, compliance, localtime, treatments, visits
 from workflows.core import effects as fx
 from workflows.core.case import Case
 from workflows.core.state import Commitment
@@ -86,6 +86,11 @@ def _reminding(case: Case, now: datetime) -> bool:
         return True
     if now < clock.reminder_time(s, case.strategy, i):
         return False
+    skip = treatments.reminder_skip(s, case.strategy, i)
+    if skip is not None:
+        case.log_skipped(steps[i].channel, f"reminder-{i}", now, skip)
+        s.reminder_index += 1
+        return True
     decision = case.contact(steps[i].channel, f"reminder-{i}", steps[i].template, now)
     if not deferred(case, decision):
         return False

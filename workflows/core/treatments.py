@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from models.case import DefaultReason
+from models.common import Channel
 from models.strategy import NegotiationRules, Strategy
 from models.treatments import HARDSHIP, Path, Treatment
 from workflows.core import affordability
@@ -24,6 +25,7 @@ class Choice:
     wait_days: int
     max_reminders: int  # of the strategy's reminder steps, how many to send
     why: str
+    sms_only: bool = False  # reminder calls are skipped
 
 
 def _rules(base: NegotiationRules, t: Treatment) -> NegotiationRules:
@@ -77,7 +79,57 @@ def choose(strategy: Strategy, segment: str, *, hardship: bool = False) -> Choic
         wait_days=wait,
         max_reminders=reminders,
         why=why,
+        sms_only=treatment.sms_only,
     )
+
+
+def in_force(s: CaseState, strategy: Strategy) -> Choice | None:
+    """The treatment of the case's last assessment; None before any (a strategy without a
+    scorecard never assesses, so its cases run as written)."""
+    if s.segment is None:
+        return None
+    return choose(strategy, s.segment, hardship=s.hardship)
+
+
+def wait_days(s: CaseState, strategy: Strategy) -> int:
+    choice = in_force(s, strategy)
+    return strategy.wait.days if choice is None else choice.wait_days
+
+
+def reminder_skip(s: CaseState, strategy: Strategy, index: int) -> str | None:
+    """Why the treatment leaves reminder step ``index`` unsent, or None to send it. A skipped
+    step is still passed at its time, so the stage's calendar (and the visit) does not move
+    earlier: a light touch means fewer contacts, not a sooner visit."""
+    choice = in_force(s, strategy)
+    if choice is None:
+        return None
+    if index >= choice.max_reminders:
+        return f"the {choice.path.value} treatment sends {choice.max_reminders} reminders"
+    if choice.sms_only and strategy.reminders[index].channel is Channel.CALL:
+        return f"the {choice.path.value} treatment sends SMS only"
+    return None
+
+
+def hardship_offer(s: CaseState, strategy: Strategy) -> affordability.Proposal | None:
+    """What a hardship_first treatment offers now: illness is genuine hardship whatever the
+    figures — a grace, while one is left (illness routes the offer; it never touches the
+    score); otherwise the calculator's affordable plan or grace."""
+    choice = in_force(s, strategy)
+    if choice is None or choice.path is not Path.HARDSHIP_FIRST or s.balance <= 0:
+        return None
+    proposal = propose_for(s, strategy)
+    rules = choice.negotiation
+    ill = s.default_reason == DefaultReason.ILLNESS.value
+    if ill and s.graces_used < rules.max_graces:
+        return affordability.Proposal(
+            kind="hardship_grace",
+            grace_days=rules.max_grace_days,
+            why=f"Illness was given as the reason: offer a hardship grace of "
+            f"{rules.max_grace_days} days, then assess again.",
+        )
+    if proposal.kind in ("plan", "hardship_grace"):
+        return proposal
+    return None
 
 
 def rules_in_force(s: CaseState, strategy: Strategy) -> NegotiationRules:

@@ -24,6 +24,7 @@ KINDS: dict[str, act.CaseEventKind] = {
     "callback": K.NOTE,
     "agents": K.NOTE,
     "receipt": K.CONTACT,
+    "offer": K.HARDSHIP,  # a hardship_first treatment's grace or plan offer
 }
 VIEW_ROLES = (Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN, Role.BORROWER, Role.SYSTEM)
 

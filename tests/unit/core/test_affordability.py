@@ -73,9 +73,23 @@ def test_weekly_installments_are_held_to_a_weekly_share() -> None:
     assert too_much is not None and too_much.limit == Decimal("128.33")
 
 
+def test_a_strategy_file_without_a_share_gets_the_default_one() -> None:
+    """DESIGN §9: the rule is on unless a file names its own share (default.toml names none)."""
+    from models.strategy import DEFAULT_AFFORDABLE_SHARE
+
+    assert default_strategy().negotiation.affordable_share == DEFAULT_AFFORDABLE_SHARE
+    case = new_case(amount="3000.00")
+    with pytest.raises(Refusal, match="disposable"):
+        act(case, N.NEGOTIATION, plan(2, "1000", "990"), OPERATOR, OPENED)
+
+
 def test_without_income_data_or_a_share_nothing_changes() -> None:
-    case = new_case(amount="3000.00")  # the default strategy sets no share
-    assert default_strategy().negotiation.affordable_share is None
+    """A strategy carried by an older case has no share (the field's default): no check."""
+    old = default_strategy()
+    old = old.model_copy(
+        update={"negotiation": old.negotiation.model_copy(update={"affordable_share": None})}
+    )
+    case = new_case(old, amount="3000.00")
     act(case, N.NEGOTIATION, plan(2, "1000", "990"), OPERATOR, OPENED)
     assert len(case.s.commitments) == 2
     assert af.unaffordable(Decimal("3000"), 2, 30, None, strict()) is None

@@ -15,7 +15,7 @@ from models.common import Stage
 from tests.factories import borrower, default_strategy, loan
 from tests.unit.core.helpers import BORROWER, OPENED, OPERATOR, SYSTEM, stage_of
 from workflows.core import effects as fx
-from workflows.core import entry
+from workflows.core import entry, view
 from workflows.core.case import Case
 from workflows.core.refusal import Refusal
 
@@ -102,3 +102,27 @@ def test_resume_carries_the_state_into_the_next_run() -> None:
     again: Case = entry.resume(carried, shell.case.strategy)
     assert again.s.run_number == 2 and again.s.reminder_index == shell.case.s.reminder_index
     assert entry.next_wait(again, shell.now) == entry.next_wait(shell.case, shell.now)
+
+
+def test_a_reopened_loans_case_follows_the_earlier_case() -> None:
+    """A new generation numbers its events after the earlier case's (the read model holds one
+    sequence per case id) and knows that case's payments: a redelivered one counts nothing."""
+    inp = c.CaseInput(
+        loan=loan(amount="900.00", due=OPENED.date()),
+        borrower=borrower(),
+        strategy=default_strategy(),
+        generation=2,
+        seq_base=41,
+        earlier_payment_refs=["R-1"],
+    )
+    case, effects = entry.from_input(inp, "case-E", OPENED)
+    opened = [view.case_event(case, e) for e in effects if isinstance(e, fx.Event)]
+    assert [e.seq for e in opened] == [42]
+    redelivered = c.PaymentInput(
+        payment_ref="R-1", amount=Decimal("900.00"), paid_at=OPENED, actor=SYSTEM
+    )
+    entry.handle(case, N.PAYMENT, redelivered, SYSTEM, OPENED)
+    assert (case.s.balance, case.s.payments) == (Decimal("900.00"), [])
+    fresh = redelivered.model_copy(update={"payment_ref": "R-2", "amount": Decimal("100.00")})
+    entry.handle(case, N.PAYMENT, fresh, SYSTEM, OPENED)
+    assert case.s.balance == Decimal("800.00")
