@@ -16,7 +16,6 @@ from datetime import datetime
 
 from temporalio.client import Client
 
-from api import vaulting
 from api.amounts import check_places
 from api.auth import Action, allowed
 from api.case_ops import read_case, run_update
@@ -81,9 +80,6 @@ async def _update(
     inp: c.ActorAction, ref: str,
 ) -> c.CaseView:  # fmt: skip
     await check_places(state, client, loan_id, inp)
-    if state.database is not None:  # DESIGN §10: visit and call notes sealed, a reference sent
-        vault = vaulting.vault_for(state.database, state.settings)
-        inp = await vaulting.seal_free_text(vault, case_id_for(loan_id), inp, action.value)
     return await run_update(
         client, case_id_for(loan_id), update, inp, update_id=f"{action.value}:{ref}"
     )
