@@ -127,7 +127,8 @@ async def drive_scenario_2(handle: Handle) -> None:
         c.UPDATE_NEGOTIATION,
         c.NegotiationInput(
             reason=c.DefaultReason.UNEMPLOYMENT,
-            monthly_income=Decimal("4200"),
+            # every 2 days: half of 16,900 a month allows 563 an installment (510 here)
+            monthly_income=Decimal("20000"),
             essential_expenses=Decimal("3100"),
             result=c.NegotiationResult.INSTALLMENT_PLAN,
             plan=c.PlanTerms(count=3, frequency_days=2, first_due_in_days=2),

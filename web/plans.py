@@ -1,9 +1,10 @@
 """The field collector's plan calculator: only plans the strategy's bounds allow.
 
-The bounds are the case core's own (``workflows.core.installments.plan_problem``, a pure
-function), so the calculator cannot offer a plan the case would refuse for its shape. The
-affordability figure (income less essential expenses) only marks which of those plans the
-borrower can carry; the page hides the others as the collector types, offline too.
+The bounds and the affordability rule are the case core's own
+(``workflows.core.installments.plan_problem``, ``workflows.core.affordability``), so the
+calculator cannot offer a plan the case would refuse. Each plan carries the least disposable
+income (income less essential expenses) under which the strategy's share allows it; the page
+hides the others as the collector types, offline too.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from models.strategy import NegotiationRules
+from workflows.core.affordability import disposable_needed, unaffordable
 from workflows.core.installments import plan_problem, split_installments
 
 # Installments a month apart: what a borrower paid monthly can follow.
@@ -25,6 +27,8 @@ class PlanOption:
     amount: Decimal  # each installment but the last (which takes the remainder)
     last: Decimal
     first_due_in_days: int
+    # The disposable income this plan needs under the strategy's share; None: no such rule.
+    needs: Decimal | None = None
 
 
 def offered_plans(balance: Decimal, rules: NegotiationRules, currency: str) -> list[PlanOption]:
@@ -37,15 +41,23 @@ def offered_plans(balance: Decimal, rules: NegotiationRules, currency: str) -> l
     for count in range(rules.min_installments, rules.max_installments + 1):
         if plan_problem(balance, count, first, rules, currency) is None:
             amounts = split_installments(balance, count)
-            options.append(PlanOption(count, amounts[0], amounts[-1], first))
+            share = rules.affordable_share
+            needs = (
+                None if share is None else disposable_needed(max(amounts), share, FREQUENCY_DAYS)
+            )
+            options.append(PlanOption(count, amounts[0], amounts[-1], first, needs))
     return options
 
 
-def affordable(options: list[PlanOption], disposable: Decimal | None) -> list[PlanOption]:
-    """The plans whose monthly installment fits what is left after essential expenses."""
-    if disposable is None:
-        return options
-    return [o for o in options if max(o.amount, o.last) <= disposable]
+def affordable(
+    options: list[PlanOption], disposable: Decimal | None, balance: Decimal, rules: NegotiationRules
+) -> list[PlanOption]:
+    """The plans the core's affordability rule allows for what is left after expenses."""
+    return [
+        o
+        for o in options
+        if unaffordable(balance, o.count, FREQUENCY_DAYS, disposable, rules) is None
+    ]
 
 
 def money(value: str | None) -> Decimal | None:

@@ -26,6 +26,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from temporalio.client import Client, WorkflowExecutionStatus
+
 from tests.chaos import checks
 from tests.chaos.database import read_db, reset_postgres
 from tests.chaos.driver import TERMINAL, Driver
@@ -39,6 +41,7 @@ CLIENT_TIMEOUT = 2.0  # the worker's Twilio timeout in the run
 # (workers.run.sweep_forever): 30 s with the default settle of 15 s.
 SWEEP_EVERY = 10.0
 SWEEP_WAIT = 120.0
+RUNS_CLOSE_WAIT = 120.0  # a thank-you held up by the sandbox's faults goes out within it
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,19 @@ async def _converged(stack: Stack, states: dict[str, dict[str, Any]], until: flo
         await asyncio.sleep(1.0)
 
 
+async def _runs_closed(stack: Stack, scripts: list[Script], until: float) -> None:
+    """Wait (bounded) until no case's latest run is still running; the checks say the rest."""
+    client = await Client.connect(stack.plan.temporal_address, namespace=stack.plan.namespace)
+    pending = {s.case_id for s in scripts}
+    while pending and time.monotonic() < until:
+        for case_id in sorted(pending):
+            description = await client.get_workflow_handle(case_id).describe()
+            if description.status != WorkflowExecutionStatus.RUNNING:
+                pending.discard(case_id)
+        if pending:
+            await asyncio.sleep(1.0)
+
+
 def _printable(config: ChaosConfig) -> dict[str, Any]:
     """The config as JSON, with a database password masked."""
     shown: dict[str, Any] = {}
@@ -161,6 +177,8 @@ async def run_chaos(config: ChaosConfig, stack: Stack) -> dict[str, Any]:
         driven = time.monotonic() - started
         until = time.monotonic() + config.settle_seconds
         states = {s.loan_id: await driver.wait_terminal(s.loan_id, until) for s in scripts}
+        # A case's run ends after its last message (a thank-you) is out: read the outbox then.
+        await _runs_closed(stack, scripts, time.monotonic() + RUNS_CLOSE_WAIT)
         converged = await _converged(stack, states, time.monotonic() + 60)
         still_recorded = await _swept(stack, time.monotonic() + SWEEP_WAIT)
         outbox = (await driver.sandbox.get("/sandbox/outbox")).json()

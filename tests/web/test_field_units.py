@@ -33,10 +33,19 @@ def test_calculator_offers_only_plans_within_the_bounds() -> None:
 
 
 def test_affordability_keeps_plans_that_fit_what_is_left() -> None:
-    offered = plans.offered_plans(Decimal("1000.00"), RULES, "CNY")
-    assert [o.count for o in plans.affordable(offered, Decimal("250"))] == list(range(4, 11))
-    assert plans.affordable(offered, Decimal("50")) == []
-    assert plans.affordable(offered, None) == offered
+    """Without a share every plan fits; with the core's 50% share, 250 left a month carries
+    installments up to 125.00, and each plan names the disposable income it needs."""
+    balance = Decimal("1000.00")
+    offered = plans.offered_plans(balance, RULES, "CNY")
+    assert all(o.needs is None for o in offered)
+    assert plans.affordable(offered, Decimal("50"), balance, RULES) == offered
+    halves = RULES.model_copy(update={"affordable_share": Decimal("0.5")})
+    offered = plans.offered_plans(balance, halves, "CNY")
+    fits = plans.affordable(offered, Decimal("250"), balance, halves)
+    assert [o.count for o in fits] == list(range(8, 11))  # 8 x 125.00 is the first that fits
+    assert [o.count for o in offered if o.needs is not None and o.needs <= 250] == [8, 9, 10]
+    assert plans.affordable(offered, Decimal("50"), balance, halves) == []
+    assert plans.affordable(offered, None, balance, halves) == offered
 
 
 def test_nothing_to_spread_offers_nothing() -> None:

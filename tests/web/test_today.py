@@ -54,9 +54,10 @@ async def test_collector_records_met_with_a_plan_and_a_photo(
     plans = card.locator("select[name=plan] option:not([disabled])")
     offered = [await plans.nth(i).get_attribute("value") for i in range(await plans.count())]
     # 1530.50 CNY, demo bounds: 2-12 installments, each at least 10% (153.05): 2-10 fit (ten
-    # of 153.05); 600 left a month keeps those of at most 600 each: 3-10.
-    assert offered == [str(n) for n in range(3, 11)], offered
-    await card.locator("select[name=plan]").select_option("3")
+    # of 153.05). The affordability rule (on by default) allows half of the 600 left a month,
+    # so the page keeps installments of at most 300: 6 (255.08) to 10; 5 (306.10) is hidden.
+    assert offered == [str(n) for n in range(6, 11)], offered
+    await card.locator("select[name=plan]").select_option("6")
     await screenshot(page, "today-outcome-phone-en")
     await card.locator("form.outcome button[type=submit]").click()
     await page.wait_for_selector(f"#visit-{first_loan} .tag.sent", timeout=20_000)
@@ -69,7 +70,7 @@ async def test_collector_records_met_with_a_plan_and_a_photo(
     await screenshot(page, "today-evidence-phone-en")
     view = await read_case(client, case_id_for(first_loan))
     assert view.stage.value == "follow_up"
-    assert view.plan is not None and len(view.plan.installments) == 3
+    assert view.plan is not None and len(view.plan.installments) == 6
     assert [n.reason.value for n in view.negotiations] == ["unemployment"]
     assert view.negotiations[0].monthly_income == 3000
     texts = " ".join(n.text for n in view.notes)

@@ -128,7 +128,7 @@
       const left = parseFloat(income.value) - (parseFloat(expenses.value) || 0);
       let fits = 0;
       for (const option of plans.options) {
-        const ok = isNaN(left) || parseFloat(option.dataset.max) <= left;
+        const ok = isNaN(left) || !option.dataset.needs || parseFloat(option.dataset.needs) <= left;
         option.hidden = !ok; option.disabled = !ok; if (ok) fits += 1;
       }
       const first = Array.from(plans.options).find((o) => !o.disabled);

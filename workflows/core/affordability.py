@@ -9,7 +9,7 @@ the console, the borrower's page and the Negotiation check all ask it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_DOWN, ROUND_UP, Decimal
 from typing import Literal
 
 from models.strategy import NegotiationRules
@@ -32,6 +32,15 @@ def installment_limit(
     """The largest installment the strategy allows for this disposable income and frequency."""
     monthly = disposable * share
     return (monthly * frequency_days / MONTH_DAYS).quantize(CENT, rounding=ROUND_DOWN)
+
+
+def disposable_needed(
+    installment: Decimal, share: Decimal, frequency_days: int = MONTH_DAYS
+) -> Decimal:
+    """The least disposable income under which ``installment`` is within the limit: what a
+    calculator that filters as the borrower's figures are typed compares them with."""
+    per_month = share * frequency_days / MONTH_DAYS
+    return (installment / per_month).quantize(CENT, rounding=ROUND_UP)
 
 
 @dataclass(frozen=True)
