@@ -23,6 +23,7 @@ How provider errors reach the workflow (DESIGN §5):
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode
@@ -48,6 +49,8 @@ from activities.twilio_client import (
     TwilioMessenger,
     build_twiml,
 )
+from activities.vault import dnc, outgoing
+from activities.vault.store import Vault
 from models import activities as act
 from models.case import ContactOutcome
 from models.common import Channel
@@ -57,6 +60,7 @@ from models.tables import AttemptStatus, utc_now
 log = structlog.get_logger(__name__)
 
 ERROR_PROVIDER_UNAVAILABLE = "ProviderUnavailable"
+UNSUBSCRIBED = "21610"  # Twilio: the number replied STOP to this sender
 ERROR_PROVIDER_MISCONFIGURED = "ProviderMisconfigured"
 ERROR_PROVIDER_UNSETTLED = "ProviderRecordUnsettled"
 # After a timeout, how long the activity itself keeps looking before leaving it to a retry
@@ -82,6 +86,7 @@ class CaseActivities:
         self.settings = settings
         self.temporal_client = temporal_client
         self.ledger = ContactLedger(db)
+        self._vault: Vault | None = None
         self._base = settings.public_base_url.rstrip("/")
 
     @classmethod
@@ -122,37 +127,50 @@ class CaseActivities:
 
     # ------------------------------------------------------------------ contacts
 
+    @property
+    def vault(self) -> Vault:
+        """Built on first use: a worker that never sends does not need the vault's keys."""
+        if self._vault is None:
+            self._vault = Vault.from_settings(self.db, self.settings)
+        return self._vault
+
     @activity.defn(name=act.SEND_SMS)
     async def send_sms(self, inp: act.SendSmsInput) -> act.ContactResult:
+        out = await outgoing.prepare(self.vault, Channel.SMS, inp.borrower_id, inp.to, inp.body)
+        if isinstance(out, outgoing.Blocked):
+            return _blocked(out, inp.key)
         callback = self._status_callback(inp.case_id, inp.key)
         # The borrower's page link: minted here, so the workflow never holds a token.
         body = await links.with_link(
             self.db,
             self.settings.session_secret,
             self._base,
-            body=inp.body,
+            body=out.text,
             case_id=inp.case_id,
             loan_id=inp.loan_id,
             key=inp.key,
         )
 
         def send() -> Awaitable[ProviderResult]:
-            return self.messenger.send_sms(inp.to, body, status_callback=callback)
+            return self.messenger.send_sms(out.to, body, status_callback=callback)
 
-        return await self._contact(inp.key, inp.case_id, Channel.SMS, inp.to, body, send)
+        return await self._contact(inp.key, inp.case_id, Channel.SMS, out, body, send)
 
     @activity.defn(name=act.PLACE_CALL)
     async def place_call(self, inp: act.PlaceCallInput) -> act.ContactResult:
+        out = await outgoing.prepare(self.vault, Channel.CALL, inp.borrower_id, inp.to, inp.message)
+        if isinstance(out, outgoing.Blocked):
+            return _blocked(out, inp.key)
         try:
-            twiml = self._twiml(inp)
+            twiml = self._twiml(inp.model_copy(update={"message": out.text}))
         except ValueError as exc:  # a locale without a voice: no retry can fix the input
             raise ApplicationError(str(exc), type="BadContactRequest", non_retryable=True) from exc
         callback = self._status_callback(inp.case_id, inp.key)
 
         def send() -> Awaitable[ProviderResult]:
-            return self.messenger.place_call(inp.to, twiml, status_callback=callback)
+            return self.messenger.place_call(out.to, twiml, status_callback=callback)
 
-        return await self._contact(inp.key, inp.case_id, Channel.CALL, inp.to, inp.message, send)
+        return await self._contact(inp.key, inp.case_id, Channel.CALL, out, out.text, send)
 
     def _twiml(self, inp: act.PlaceCallInput) -> str:
         if inp.gather:
@@ -180,18 +198,38 @@ class CaseActivities:
         key: str,
         case_id: str,
         channel: Channel,
-        to: str,
+        out: outgoing.Outgoing,
+        text: str,
+        send: Callable[[], Awaitable[ProviderResult]],
+    ) -> act.ContactResult:
+        """The text's hash on every answer when the activity rendered it (DESIGN §10)."""
+        result = await self._contact_once(key, case_id, channel, out, text, send)
+        _, digest = out.stored(text, key)
+        return result.model_copy(update={"text_sha256": digest}) if digest else result
+
+    async def _contact_once(
+        self,
+        key: str,
+        case_id: str,
+        channel: Channel,
+        out: outgoing.Outgoing,
         text: str,
         send: Callable[[], Awaitable[ProviderResult]],
     ) -> act.ContactResult:
         """Exactly once per key: claim, send, record. See the module docstring for errors."""
+        to = out.to
         logger = log.bind(key=key, case_id=case_id, channel=channel.value, to=mask_phone(to))
         claimed_at = utc_now()
-        claim = await self.ledger.claim(key=key, case_id=case_id, channel=channel, to=to, body=text)
+        stored, digest = out.stored(text, key)
+        claim = await self.ledger.claim(
+            key=key, case_id=case_id, channel=channel, to=to, body=stored, body_sha256=digest
+        )
         if claim.previous is not None:
             return _replay(claim.previous, logger)
         if claim.pending is not None:
-            attempt_id = await self._reconcile_pending(claim.pending, logger)
+            # The row's body is sealed: reconcile with the text in hand.
+            pending = dataclasses.replace(claim.pending, body=text, body_sha256=None)
+            attempt_id = await self._reconcile_pending(pending, logger)
             if isinstance(attempt_id, act.ContactResult):
                 return attempt_id
         elif claim.attempt_id is not None:
@@ -203,6 +241,9 @@ class CaseActivities:
         except PermanentContactError as exc:
             code = None if exc.code is None else str(exc.code)
             await self.ledger.record_rejected(attempt_id, code, exc.reason)
+            if channel is Channel.SMS and code == UNSUBSCRIBED:  # the register outlives the case
+                fingerprint = self.vault.phone_hmac(to)
+                await dnc.register(self.db, fingerprint, [channel], "provider: unsubscribed", key)
             logger.info("contact rejected", code=code, reason=mask_phones_in(exc.reason))
             raise _rejected(exc.reason, code) from exc
         except TransientProviderError as exc:
@@ -346,13 +387,19 @@ class CaseActivities:
 
     @activity.defn(name=act.HAND_OFF_TO_LEGAL)
     async def hand_off_to_legal(self, inp: act.LegalHandoffInput) -> act.LegalHandoffResult:
-        result = await legal.hand_off_to_legal(self.db, inp)
+        result = await legal.hand_off_to_legal(self.db, inp, self.vault)
         log.info("case handed to legal", case_id=inp.case_id, reference=result.reference)
         return result
 
     @activity.defn(name=act.SCAN_OVERDUE_LOANS)
     async def scan_overdue_loans(self, inp: act.ScanInput) -> act.ScanResult:
         return await scan.scan_overdue_loans(self.db, self.temporal_client, self.settings, inp)
+
+
+def _blocked(blocked: outgoing.Blocked, key: str) -> act.ContactResult:
+    """Refused before the provider: the case records it as blocked, with the reason."""
+    log.info("contact blocked", key=key, reason=blocked.reason)
+    return act.ContactResult(outcome=ContactOutcome.BLOCKED, reason=blocked.reason)
 
 
 def _replay(previous: Attempt, logger: Any) -> act.ContactResult:

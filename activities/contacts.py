@@ -9,6 +9,7 @@ as ``pending`` and is reconciled against Twilio's own record first (``activities
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -50,6 +51,7 @@ def _pending(row: ContactAttempt) -> Pending:
         created_at=_aware(row.created_at),
         updated_at=_aware(row.updated_at),
         version=row.updated_at,
+        body_sha256=row.body_sha256,
     )
 
 
@@ -93,6 +95,13 @@ class Pending:
     updated_at: datetime
     # ``updated_at`` exactly as the database returned it: compared back by ``take_over``.
     version: datetime
+    # Since the vault ``body`` is sealed in the row: reconciliation compares this hash instead.
+    body_sha256: str | None = None
+
+    def same_text(self, sent: str) -> bool:
+        if self.body_sha256 is not None:
+            return hashlib.sha256(sent.encode()).hexdigest() == self.body_sha256
+        return sent == self.body
 
 
 @dataclass(frozen=True)
@@ -114,9 +123,18 @@ class ContactLedger:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def claim(self, *, key: str, case_id: str, channel: Channel, to: str, body: str) -> Claim:
+    async def claim(
+        self,
+        *,
+        key: str,
+        case_id: str,
+        channel: Channel,
+        to: str,
+        body: str,
+        body_sha256: str | None = None,
+    ) -> Claim:
         """Insert the ``recorded`` row, or return the earlier attempt for this key (``pending``
-        when it is still ``recorded`` or ``unknown``)."""
+        when it is still ``recorded`` or ``unknown``). ``body`` sealed: give its text's hash."""
         now = utc_now()
         contact_attempts = table_of(ContactAttempt)
         insert = (
@@ -128,6 +146,7 @@ class ContactLedger:
                 to_number=to,
                 body=body,
                 status=AttemptStatus.RECORDED.value,
+                body_sha256=body_sha256,
                 created_at=now,
                 updated_at=now,
             )

@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from activities.db import Database
 from activities.sql import insert_for, table_of
+from activities.vault.store import Vault
 from models import activities as act
 from models.tables import (
     ContactAttempt,
@@ -37,7 +38,9 @@ def legal_reference(case_id: str) -> str:
     return f"LEGAL-{case_id}"
 
 
-async def hand_off_to_legal(db: Database, inp: act.LegalHandoffInput) -> act.LegalHandoffResult:
+async def hand_off_to_legal(
+    db: Database, inp: act.LegalHandoffInput, vault: Vault | None = None
+) -> act.LegalHandoffResult:
     reference = legal_reference(inp.case_id)
     outbox = table_of(LegalOutbox)
     async with db.session() as session:
@@ -46,6 +49,8 @@ async def hand_off_to_legal(db: Database, inp: act.LegalHandoffInput) -> act.Leg
         )
         if existing.first() is not None:
             return act.LegalHandoffResult(reference=reference)
+        if vault is not None and not inp.borrower.carries_pii:
+            inp = await _with_details(vault, inp)
         payload = await case_file(session, inp, reference)
         statement = insert_for(db, outbox).values(
             case_id=inp.case_id,
@@ -56,6 +61,22 @@ async def hand_off_to_legal(db: Database, inp: act.LegalHandoffInput) -> act.Leg
         await session.exec(statement.on_conflict_do_nothing(index_elements=[outbox.c.case_id]))
         await session.commit()
     return act.LegalHandoffResult(reference=reference)
+
+
+async def _with_details(vault: Vault, inp: act.LegalHandoffInput) -> act.LegalHandoffInput:
+    """Since the vault the case holds no name, phone or address: read them from SQL here."""
+    details = await vault.details(inp.borrower.id)
+    if details is None:  # erased before the hand-off: the file goes without them
+        return inp
+    borrower = inp.borrower.model_copy(
+        update={
+            "name": details.name,
+            "phone": details.phone,
+            "address": details.address,
+            "birth_year": details.birth_year,
+        }
+    )
+    return inp.model_copy(update={"borrower": borrower})
 
 
 async def case_file(

@@ -32,6 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, select
 
 from activities.db import Database
+from activities.vault.store import Vault
 from api.store import StoreUnavailable, upsert_loan
 from models import tables as t
 from models.common import Borrower, Consent, Loan
@@ -321,6 +322,7 @@ async def import_loans(
     """
     report = ImportReport()
     seen = _Seen()
+    vault = Vault.from_settings(db, settings)  # DESIGN §10: borrowers' details go in sealed
     iterator = iter(rows)
     while batch := list(islice(iterator, BATCH_SIZE)):
         good: list[tuple[CsvRow, Loan, Borrower]] = []
@@ -335,9 +337,9 @@ async def import_loans(
                 continue
             good.append((row, loan, borrower))
         try:
-            await _load(db, good, seen)
+            await _load(db, good, seen, vault)
             for _, loan, borrower in good:
-                await _write(db, loan, borrower, settings, seen, report)
+                await _write(db, loan, borrower, settings, seen, report, vault)
                 _tick(on_row)
         except (SQLAlchemyError, StoreUnavailable) as exc:
             raise ImportAborted(f"the database failed: {exc}", report) from exc
@@ -384,7 +386,9 @@ def _differences(a: BorrowerKey, b: BorrowerKey) -> list[str]:
     return [name for name, x, y in zip(_BORROWER_FIELDS, a, b, strict=True) if x != y]
 
 
-async def _load(db: Database, good: list[tuple[CsvRow, Loan, Borrower]], seen: _Seen) -> None:
+async def _load(
+    db: Database, good: list[tuple[CsvRow, Loan, Borrower]], seen: _Seen, vault: Vault
+) -> None:
     """What the database holds for this batch's loans and borrowers (not yet seen)."""
     loan_ids = [loan.loan_id for _, loan, _ in good if loan.loan_id not in seen.loans]
     borrower_ids = list({b.id for _, _, b in good if b.id not in seen.borrowers})
@@ -394,8 +398,9 @@ async def _load(db: Database, good: list[tuple[CsvRow, Loan, Borrower]], seen: _
             seen.loans.update({row.loan_id: _loan_row_key(row) for row in found})
         if borrower_ids:
             statement = select(t.Borrower).where(col(t.Borrower.id).in_(borrower_ids))
-            found_b = await session.exec(statement)
-            seen.borrowers.update({row.id: _borrower_row_key(row) for row in found_b})
+            found_b = list(await session.exec(statement))
+    opened = [await vault.opened(row) for row in found_b] if borrower_ids else []
+    seen.borrowers.update({row.id: _borrower_row_key(row) for row in opened})
 
 
 async def _write(
@@ -405,6 +410,7 @@ async def _write(
     settings: Settings,
     seen: _Seen,
     report: ImportReport,
+    vault: Vault,
 ) -> None:
     loan_key, borrower_key = _loan_key(loan, borrower.id), _borrower_key(borrower)
     held = seen.loans.get(loan.loan_id)
@@ -417,7 +423,7 @@ async def _write(
         settings.challenger_strategy,
         settings.challenger_share,
     )
-    await upsert_loan(db, loan, borrower, strategy)
+    await upsert_loan(db, loan, borrower, strategy, vault)
     seen.loans[loan.loan_id] = loan_key
     seen.borrowers[borrower.id] = borrower_key
     if held is None:

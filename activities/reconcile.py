@@ -71,7 +71,7 @@ def candidates(
         if r.to == pending.to
         and r.created >= floor
         and r.sid not in held
-        and (pending.channel is Channel.CALL or r.body == pending.body)
+        and (pending.channel is Channel.CALL or pending.same_text(r.body or ""))
     ]
 
 

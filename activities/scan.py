@@ -180,4 +180,6 @@ def _borrower_snapshot(borrower: t.Borrower) -> BorrowerSnapshot:
         region=borrower.region,
         address=borrower.address,
         consent=Consent(sms=borrower.consent_sms, call=borrower.consent_call),
+        # A sealed row (DESIGN §10) gives no name or phone: the case gets the fingerprint.
+        phone_ref=borrower.phone_hmac or "",
     )

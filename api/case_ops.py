@@ -25,7 +25,7 @@ from api.errors import ApiError, temporal_error
 from api.late_payments import reopened_input
 from api.store import StoreUnavailable
 from models import case as c
-from models.common import WORKFLOW_TYPE, Actor, Borrower, Loan, Role, case_id_for
+from models.common import WORKFLOW_TYPE, Actor, Borrower, Channel, Loan, Role, case_id_for
 from models.settings import Settings
 from models.strategy import Strategy
 
@@ -95,7 +95,8 @@ def repeat_event(
         amount_overdue=loan.amount_overdue,
         outstanding_balance=loan.outstanding_balance,
         as_of=as_of,
-        phone=borrower.phone,
+        phone=borrower.phone or None,
+        phone_ref=borrower.phone_ref or None,
         timezone=borrower.timezone,
         region=borrower.region,
         consent_sms=borrower.consent.sms,
@@ -113,6 +114,7 @@ async def start_case(
     actor: Actor,
     as_of: datetime | None = None,
     database: Database | None = None,
+    do_not_contact: tuple[Channel, ...] = (),
 ) -> StartOutcome:
     """Start ``case-{loan_id}`` unless it is open; an open case gets the new amount instead.
 
@@ -127,6 +129,8 @@ async def start_case(
         strategy=strategy,
         messaging_task_queue=settings.messaging_task_queue,
         search_attributes=True,
+        # The do-not-contact register (DESIGN §10): a number that opted out opens opted out.
+        do_not_contact=sorted(do_not_contact),
     )
     reuse = WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY
     for _ in range(_START_ATTEMPTS):
@@ -170,6 +174,8 @@ async def start_case(
                 raise ApiError(
                     503, "the application database is unavailable", retry_after=5
                 ) from exc
+            # The do-not-contact register (DESIGN §10) adds to the ended case's opt-outs.
+            carried["do_not_contact"] = sorted({*carried["do_not_contact"], *do_not_contact})
             inp = inp.model_copy(update=carried)
             continue
         status = description.status.name.lower() if description.status else "closed"

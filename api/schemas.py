@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi.openapi.models import Example
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -26,7 +27,7 @@ from audit.export import Manifest
 from audit.signing import Signature
 from audit.timeline import TimelineEntry
 from models import case as c
-from models.common import SYSTEM_ACTOR, Actor, Borrower, Loan, Stage
+from models.common import SYSTEM_ACTOR, Actor, Borrower, Loan, Stage, validate_e164
 
 # ---------------------------------------------------------------- examples
 
@@ -156,13 +157,22 @@ def _schema_examples(name: str) -> dict[str, Any]:
 # ---------------------------------------------------------------- requests
 
 
+class BorrowerIn(Borrower):
+    """The borrower as the loan system sends it: name and phone required (the case itself
+    carries neither since the vault, DESIGN §10; ``phone_ref`` is CollectFlow's own)."""
+
+    name: str = Field(min_length=1, max_length=200)
+    phone: Annotated[str, AfterValidator(validate_e164)]
+    phone_ref: SkipJsonSchema[str] = Field(default="", max_length=0)
+
+
 class OverdueEvent(Loan):
     """The loan system's overdue event (DESIGN §6): the loan, its borrower, and optionally
     the strategy to use (otherwise champion/challenger by a stable hash of the loan id)."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra=_schema_examples("overdue_event"))
 
-    borrower: Borrower
+    borrower: BorrowerIn
     strategy: str | None = Field(default=None, pattern=NAME_PATTERN)
     as_of: AwareDatetime | None = Field(
         default=None,

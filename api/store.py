@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, select
 
 from activities.db import Database
+from activities.vault.store import Vault
 from models import tables as t
 from models.common import TERMINAL_STAGES, Borrower, Loan, case_id_for
 
@@ -40,7 +41,9 @@ def _table(model: type[Any]) -> sa.Table:
     return table
 
 
-async def upsert_loan(db: Database, loan: Loan, borrower: Borrower, strategy_id: str) -> str:
+async def upsert_loan(
+    db: Database, loan: Loan, borrower: Borrower, strategy_id: str, vault: Vault | None = None
+) -> str:
     """Insert or refresh the borrower and the loan; the loan is open again.
 
     Returns the strategy the loan row holds afterwards (``strategy_id`` for a new loan), so a
@@ -74,11 +77,6 @@ async def upsert_loan(db: Database, loan: Loan, borrower: Borrower, strategy_id:
         "created_at": now,
         "updated_at": now,
     }
-    insert_borrower = _insert(db, borrowers).values(**borrower_row)
-    insert_borrower = insert_borrower.on_conflict_do_update(
-        index_elements=[borrowers.c.id],
-        set_={k: insert_borrower.excluded[k] for k in borrower_row if k != "created_at"},
-    )
     insert_loan = _insert(db, loans).values(**loan_row)
     # The strategy of a loan is the one its current case runs: set on insert, and by
     # set_loan_strategy when a new case starts; never by an event for an open case.
@@ -93,12 +91,24 @@ async def upsert_loan(db: Database, loan: Loan, borrower: Borrower, strategy_id:
     ).returning(loans.c.strategy_id)
     try:
         async with db.session() as session:
+            if vault is not None:  # DESIGN §10: the row holds ciphertext and a fingerprint
+                sealed = await vault.borrower_columns(session, borrower)
+                borrower_row = {**borrower_row, **sealed}
+            insert_borrower = _upsert_borrower(db, borrowers, borrower_row)
             await session.exec(insert_borrower)  # the parent first: loans reference it
             stored = (await session.exec(insert_loan)).scalar_one()
             await session.commit()
     except SQLAlchemyError as exc:
         raise StoreUnavailable(str(exc)) from exc
     return str(stored)
+
+
+def _upsert_borrower(db: Database, borrowers: sa.Table, row: Mapping[str, Any]) -> Any:
+    insert = _insert(db, borrowers).values(**row)
+    return insert.on_conflict_do_update(
+        index_elements=[borrowers.c.id],
+        set_={k: insert.excluded[k] for k in row if k != "created_at"},
+    )
 
 
 async def set_loan_strategy(db: Database, loan_id: str, strategy_id: str) -> None:
@@ -116,7 +126,9 @@ async def set_loan_strategy(db: Database, loan_id: str, strategy_id: str) -> Non
         raise StoreUnavailable(str(exc)) from exc
 
 
-async def open_case_ids_for_phone(db: Database, phone: str) -> list[str]:
+async def open_case_ids_for_phone(
+    db: Database, phone: str, phone_hmac: str | None = None
+) -> list[str]:
     """Case ids of the open loans of every borrower with this phone number.
 
     A loan counts as open unless the case read model already shows a terminal stage; the
@@ -127,7 +139,12 @@ async def open_case_ids_for_phone(db: Database, phone: str) -> list[str]:
         select(t.Loan.loan_id)
         .join(t.Borrower, col(t.Borrower.id) == col(t.Loan.borrower_id))
         .outerjoin(t.Case, col(t.Case.loan_id) == col(t.Loan.loan_id))
-        .where(t.Borrower.phone == phone)
+        # Vaulted borrowers are found by the phone's keyed fingerprint, older rows by the number.
+        .where(
+            sa.or_(
+                col(t.Borrower.phone) == phone, col(t.Borrower.phone_hmac) == (phone_hmac or "-")
+            )
+        )
         .where(t.Loan.status == t.LoanStatus.OPEN)
         .where(sa.or_(col(t.Case.stage).is_(None), col(t.Case.stage).not_in(terminal)))
         .order_by(col(t.Loan.loan_id))

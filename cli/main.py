@@ -18,12 +18,13 @@ app = typer.Typer(
 )
 
 # Sub-commands live in their own modules; each registers itself here.
-from cli import audit, dev, loans, model, run_cmds, simulate, users  # noqa: E402  # they need `app` first
+from cli import audit, borrowers, dev, loans, model, run_cmds, simulate, users  # noqa: E402  # they need `app` first
 
 dev.register(app)
 run_cmds.register(app)
 simulate.register(app)
 app.add_typer(audit.app, name="audit")
+app.add_typer(borrowers.app, name="borrowers")
 app.add_typer(loans.app, name="loans")
 app.add_typer(model.app, name="model")
 app.add_typer(users.app, name="users")

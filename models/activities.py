@@ -47,6 +47,10 @@ class SendSmsInput(BaseModel):
     body: str
     purpose: str
     locale: str
+    # Since the vault (DESIGN §10): ``to`` is the phone's fingerprint and ``body`` has
+    # ``{name}`` open; the activity resolves both from the borrower's sealed details.
+    borrower_id: str | None = None
+    template: str | None = None
 
 
 class PlaceCallInput(BaseModel):
@@ -58,6 +62,8 @@ class PlaceCallInput(BaseModel):
     locale: str
     purpose: str
     gather: bool = True
+    borrower_id: str | None = None  # as SendSmsInput
+    template: str | None = None
 
 
 class ContactResult(BaseModel):
@@ -65,6 +71,7 @@ class ContactResult(BaseModel):
     provider_sid: str | None = None
     error_code: str | None = None
     reason: str = ""
+    text_sha256: str | None = None  # the rendered text's hash, when the activity rendered it
 
 
 class AssignAgentsInput(BaseModel):

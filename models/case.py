@@ -315,6 +315,8 @@ class OverdueUpdateInput(ActorAction):
     outstanding_balance: NonNegativeMoney | None = None
     as_of: AwareDatetime | None = None  # the loan system's time of the figures, if it sent one
     phone: Annotated[str, AfterValidator(validate_e164)] | None = None
+    # Since the vault: the new phone's keyed fingerprint instead of the number (DESIGN §10).
+    phone_ref: str | None = Field(default=None, max_length=64)
     timezone: Annotated[str, AfterValidator(validate_timezone)] | None = None
     region: str | None = None
     consent_sms: bool | None = None

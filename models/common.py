@@ -176,12 +176,20 @@ class Consent(BaseModel):
     call: bool = True
 
 
+def _e164_or_empty(phone: str) -> str:
+    return phone if phone == "" else validate_e164(phone)
+
+
 class Borrower(BaseModel):
+    """The borrower as a case sees it. Since the vault (DESIGN §10) a case's input carries no
+    name, phone or address (empty; ``phone_ref`` is the phone's keyed fingerprint): those live
+    sealed in SQL. The defaults let histories recorded before it, which carry them, decode."""
+
     model_config = ConfigDict(frozen=True)
 
     id: str = Field(min_length=1, max_length=64)
-    name: str = Field(min_length=1, max_length=200)
-    phone: Annotated[str, AfterValidator(validate_e164)]
+    name: str = Field(default="", max_length=200)
+    phone: Annotated[str, AfterValidator(_e164_or_empty)] = ""
     timezone: Annotated[str, AfterValidator(validate_timezone)]
     locale: str = "zh-CN"
     region: str = Field(min_length=1, max_length=64)
@@ -189,6 +197,12 @@ class Borrower(BaseModel):
     consent: Consent = Consent()
     # Where the loan system sends it, the borrower's page accepts it as proof of identity.
     birth_year: int | None = Field(default=None, ge=1900, le=2100)
+    phone_ref: str = Field(default="", max_length=64)  # HMAC of the phone: compared, never sent
+
+    @property
+    def carries_pii(self) -> bool:
+        """Recorded before the vault: the input itself holds the name and phone."""
+        return bool(self.phone)
 
     @field_validator("locale")
     @classmethod

@@ -26,6 +26,9 @@ from models.guards import (
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 Environment = Literal["development", "test", "production"]
 
+# The vault's development keys: fixed so `collectflow dev` restarts can read their own data.
+DEV_VAULT_KEYS = {"dev-kek-1": "ZGV2ZWxvcG1lbnQtb25seS12YXVsdC1rZWstMDAwMDE="}
+DEV_PHONE_HMAC_KEY = "development-only-phone-hmac-key"
 DEV_SESSION_SECRET = "dev-session-secret-not-for-production"  # screens' cookies, development only
 
 __all__ = [
@@ -80,6 +83,13 @@ class Settings(BaseSettings):
     # Empty in development: a fixed development key. Required everywhere else.
     payload_keys: dict[str, str] = Field(default_factory=dict)
     payload_key_current: str | None = None
+    # The borrower vault (DESIGN §10): key-encryption keys that wrap each borrower's data key,
+    # JSON {"kek-id": "<base64 of 32 bytes>"}, the current one (default: the last), and the key
+    # of the phone HMAC (lookups, the do-not-contact register). Empty in development: fixed
+    # development keys; a process that opens the vault elsewhere refuses to run without them.
+    vault_keys: dict[str, str] = Field(default_factory=dict)
+    vault_key_current: str | None = None
+    phone_hmac_key: str = ""
 
     # JSON object: sha256(key) -> {"id": ..., "role": ...}; digests are kept lower-case.
     api_keys: dict[str, dict[str, str]] = Field(default_factory=dict)
@@ -168,6 +178,19 @@ class Settings(BaseSettings):
         if not self.payload_keys and self.allows_demo:
             return dict(DEV_PAYLOAD_KEYS), None
         return dict(self.payload_keys), self.payload_key_current
+
+    def resolved_vault_keys(self) -> tuple[dict[str, str], str | None, str]:
+        """KEKs, the current KEK id and the phone HMAC key (development: fixed keys)."""
+        keys, current, hmac_key = dict(self.vault_keys), self.vault_key_current, self.phone_hmac_key
+        if self.allows_demo:
+            keys = keys or dict(DEV_VAULT_KEYS)
+            hmac_key = hmac_key or DEV_PHONE_HMAC_KEY
+        if not keys or not hmac_key.strip():
+            raise ValueError(
+                "COLLECTFLOW_VAULT_KEYS and COLLECTFLOW_PHONE_HMAC_KEY must be set outside "
+                "development: they seal borrowers' personal data"
+            )
+        return keys, current, hmac_key
 
     def web_session_secret(self) -> str:
         """The secret signing the screens' cookies; a placeholder is refused outside development.

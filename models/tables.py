@@ -22,7 +22,7 @@ from pydantic import AwareDatetime, field_validator
 from sqlalchemy.engine.interfaces import Dialect
 from sqlmodel import Field, SQLModel
 
-import models.export_heads  # noqa: F401  # registers export_heads on SQLModel.metadata
+import models.export_heads  # registers export_heads on SQLModel.metadata
 from models.case import DefaultReason, NegotiationResult, VisitOutcome
 from models.common import Channel, Stage, validate_e164, validate_timezone
 
@@ -196,6 +196,11 @@ class BorrowerBase(SQLModel):
 class Borrower(BorrowerBase, table=True):
     __tablename__ = "borrowers"
 
+    # The vault (DESIGN §10): name, phone, address and year of birth sealed under the
+    # borrower's data key (``borrower_keys``); the clear columns above then stay empty.
+    sealed: str | None = None
+    phone_hmac: str | None = Field(default=None, max_length=64, index=True)
+
     created_at: AwareDatetime = created_field()
     updated_at: AwareDatetime = updated_field()
 
@@ -295,6 +300,8 @@ class ContactAttempt(SQLModel, table=True):
     channel: Channel = Field(sa_type=enum_type(Channel))
     to_number: str = Field(max_length=16)
     body: str
+    # Since the vault ``body`` is sealed under the borrower's key; reconciliation compares this.
+    body_sha256: str | None = Field(default=None, max_length=64)
     status: AttemptStatus = Field(default=AttemptStatus.RECORDED, sa_type=enum_type(AttemptStatus))
     # Unique but nullable: status callbacks find the attempt by it once the provider answered.
     provider_sid: str | None = Field(default=None, unique=True, max_length=64)
@@ -437,3 +444,6 @@ class BorrowerLink(SQLModel, table=True):
     locks: int = 0
     locked_until: AwareDatetime | None = None
     confirmed_at: AwareDatetime | None = None
+
+
+import models.vault_tables  # noqa: E402, F401  # registers the vault's tables on the metadata

@@ -48,6 +48,20 @@ TEST_KEYRING_ENV = {
     "COLLECTFLOW_PAYLOAD_KEY_CURRENT": "test-1",
 }
 TEST_CONVERTER = data_converter(TEST_KEYRING)
+# The borrower vault's keys (DESIGN §10) for every Settings a test builds outside development,
+# and for every process it starts: set in the environment, which Settings reads.
+TEST_VAULT_ENV = {
+    "COLLECTFLOW_VAULT_KEYS": json.dumps(
+        {"test-kek-1": base64.b64encode(hashlib.sha256(b"collectflow test kek").digest()).decode()}
+    ),
+    "COLLECTFLOW_PHONE_HMAC_KEY": "collectflow-test-phone-hmac-key",
+}
+
+
+@pytest.fixture(autouse=True)
+def _vault_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in TEST_VAULT_ENV.items():
+        monkeypatch.setenv(name, value)
 
 
 @pytest.fixture

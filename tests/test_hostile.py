@@ -33,7 +33,7 @@ from api import auth
 from audit.signing import generate_key
 from models.settings import Settings, hash_api_key
 from tests.chaos.stack import Stack
-from tests.conftest import TEST_PAYLOAD_KEYS
+from tests.conftest import TEST_PAYLOAD_KEYS, TEST_VAULT_ENV
 from workers.codec import new_key_text
 
 pytestmark = pytest.mark.integration
@@ -57,6 +57,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "COLLECTFLOW_EXPORT_SIGNING_KEY": str(signing_key),
         "COLLECTFLOW_PAYLOAD_KEYS": json.dumps({"hostile-1": new_key_text()}),
         "COLLECTFLOW_SESSION_SECRET": f"hostile-session-secret-{uuid.uuid4().hex}",
+        **TEST_VAULT_ENV,  # the borrower vault's keys (DESIGN §10)
     }
     # The cases run the default strategy (days of a day): nothing is sent while the tests poke
     # them.

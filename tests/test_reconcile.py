@@ -56,8 +56,19 @@ class CrashAfterRecording(ContactLedger):
 
     crashed = False
 
-    async def claim(self, *, key: str, case_id: str, channel: Channel, to: str, body: str) -> Claim:
-        claim = await super().claim(key=key, case_id=case_id, channel=channel, to=to, body=body)
+    async def claim(
+        self,
+        *,
+        key: str,
+        case_id: str,
+        channel: Channel,
+        to: str,
+        body: str,
+        body_sha256: str | None = None,
+    ) -> Claim:
+        claim = await super().claim(
+            key=key, case_id=case_id, channel=channel, to=to, body=body, body_sha256=body_sha256
+        )
         if not self.crashed:
             self.crashed = True
             raise RuntimeError("worker killed after recording the attempt")

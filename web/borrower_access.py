@@ -19,6 +19,7 @@ from sqlmodel import col, select
 
 from activities.db import Database
 from activities.links import find
+from activities.vault.store import Vault
 from models.strategy import BorrowerPageRules
 from models.tables import Borrower, BorrowerLink, Loan
 
@@ -88,7 +89,7 @@ def year_matches(borrower: Borrower | None, answer: str) -> bool:
     )
 
 
-async def lookup(db: Database, token: str) -> LinkState | None:
+async def lookup(db: Database, token: str, vault: Vault | None = None) -> LinkState | None:
     """The link a token names with its borrower; None for anything that is not a live link."""
     if not TOKEN_PATTERN.fullmatch(token):
         return None
@@ -103,6 +104,8 @@ async def lookup(db: Database, token: str) -> LinkState | None:
                 .where(Loan.loan_id == link.loan_id)
             )
         ).first()
+    if vault is not None and borrower is not None:  # DESIGN §10: the phone, the year of birth
+        borrower = await vault.opened(borrower)
     return LinkState(link, borrower)
 
 

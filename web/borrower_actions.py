@@ -20,8 +20,10 @@ from temporalio.service import RPCError
 
 from activities.contacts import mask_phone
 from activities.twilio_client import ProviderError, TwilioMessenger
+from activities.vault.store import Vault
 from api.case_ops import run_update
 from api.errors import ApiError, temporal_error
+from api.vaulting import seal_free_text
 from models import case as c
 from models.actions import ACTIONS, ActionName, Kind
 from models.common import Actor, Channel, Role
@@ -42,11 +44,15 @@ def actor(borrower_id: str | None) -> Actor:
     return Actor(id=borrower_id or "borrower", role=Role.BORROWER)
 
 
-async def act(client: Client, case_id: str, name: ActionName, inp: c.ActorAction) -> c.CaseView:
+async def act(
+    client: Client, case_id: str, name: ActionName, inp: c.ActorAction, vault: Vault | None = None
+) -> c.CaseView:
     """Run one borrower action through the case; a refusal is an ApiError with its sentence."""
     spec = ACTIONS[name]
     if spec.handler is None:
         raise ApiError(409, NOT_YET["en"].format(action=spec.phrase_en))
+    if vault is not None:  # DESIGN §10: a dispute's or hardship's words sealed
+        inp = await seal_free_text(vault, case_id, inp, name.value)
     return await run_update(client, case_id, spec.handler, inp)
 
 

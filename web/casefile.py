@@ -16,8 +16,10 @@ from sqlmodel import col, select
 from temporalio.client import Client
 
 from activities.db import Database
+from activities.vault.store import Vault
 from api.auth import Action, allowed
 from api.case_ops import read_case, run_update
+from api.vaulting import seal_free_text
 from audit.timeline import TimelineEntry, build_timeline, fetch_case_histories
 from models import case as c
 from models.common import Actor, Role, case_id_for
@@ -52,14 +54,16 @@ class BorrowerCard:
     revealed: frozenset[Detail]
 
 
-async def borrower_of(db: Database, loan_id: str) -> Borrower | None:
+async def borrower_of(db: Database, loan_id: str, vault: Vault | None = None) -> Borrower | None:
     async with db.session() as session:
         rows = await session.exec(
             select(Borrower)
             .join(Loan, col(Loan.borrower_id) == col(Borrower.id))
             .where(Loan.loan_id == loan_id)
         )
-        return rows.first()
+        found = rows.first()
+    # DESIGN §10: the row holds ciphertext; the vault opens it for the card.
+    return await vault.opened(found) if vault is not None and found is not None else found
 
 
 def card(borrower: Borrower, revealed: frozenset[Detail] = frozenset()) -> BorrowerCard:
@@ -92,8 +96,12 @@ async def timeline(client: Client, loan_id: str) -> list[TimelineEntry]:
     return list(reversed(entries[-TIMELINE_SHOWN:]))
 
 
-async def add_note(client: Client, loan_id: str, actor: Actor, text: str) -> c.CaseView:
+async def add_note(
+    client: Client, loan_id: str, actor: Actor, text: str, vault: Vault | None = None
+) -> c.CaseView:
     inp = c.NoteInput(actor=actor, text=text)
+    if vault is not None:  # DESIGN §10: the text sealed, only its reference to the case
+        inp = await seal_free_text(vault, case_id_for(loan_id), inp, "note")
     return await run_update(client, case_id_for(loan_id), c.UPDATE_NOTE, inp)
 
 

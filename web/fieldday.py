@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import col, select
 
 from activities.db import Database
+from activities.vault.store import Vault
 from models.common import Stage
 from models.tables import Borrower, Case, FieldAgent, Loan, Visit
 from web.casefile import Detail, mask
@@ -53,7 +54,9 @@ def map_link(address: str) -> str:
     return f"geo:0,0?q={quote(address)}"
 
 
-async def the_day(db: Database, agent_id: str, zone: str, now: datetime) -> list[DayVisit]:
+async def the_day(
+    db: Database, agent_id: str, zone: str, now: datetime, vault: Vault | None = None
+) -> list[DayVisit]:
     """Today's visits of this collector in time order (done ones keep their place)."""
     start, end = day_bounds(now, zone)
     async with db.session() as session:
@@ -68,6 +71,8 @@ async def the_day(db: Database, agent_id: str, zone: str, now: datetime) -> list
         )
         mine = [(v, c, b) for v, c, b in rows if agent_id in v.collectors][:MAX_VISITS]
         others = {a for v, _, _ in mine for a in v.collectors if a != agent_id}
+        if vault is not None:  # DESIGN §10: the address and name are sealed in the row
+            mine = [(v, c, await vault.opened(b)) for v, c, b in mine]
         names = {}
         if others:
             agents = await session.exec(select(FieldAgent).where(col(FieldAgent.id).in_(others)))

@@ -9,6 +9,7 @@ case page, through the case's own service.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -17,6 +18,8 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 
 from activities.db import Database
+from activities.vault import texts
+from activities.vault.store import Vault
 from models.common import TERMINAL_STAGES
 from models.tables import Borrower, BorrowerLink, Case, CaseEvent, Loan, Visit
 from web.timeline_text import note_text
@@ -87,7 +90,11 @@ def _due_row(case: Case, zone: str, now: datetime) -> DueRow | None:
 
 
 async def worklist(
-    db: Database, now: datetime, page: int = 1, region: str | None = None
+    db: Database,
+    now: datetime,
+    page: int = 1,
+    region: str | None = None,
+    vault: Vault | None = None,
 ) -> Worklist:
     offset = (page - 1) * PAGE_SIZE
     async with db.session() as session:
@@ -146,7 +153,17 @@ async def worklist(
             for visit, loan_id in visits
         ]
     more = any(len(rows) > PAGE_SIZE for rows in (due, replies, proposals))
+    if vault is not None:  # DESIGN §10: a reply's text is sealed; open it for the operator
+        replies = await _opened(vault, replies[:PAGE_SIZE])
     return Worklist(due[:PAGE_SIZE], replies[:PAGE_SIZE], proposals[:PAGE_SIZE], page, more)
+
+
+async def _opened(vault: Vault, replies: list[ReplyRow]) -> list[ReplyRow]:
+    refs = [ref for row in replies for ref in texts.refs_in(row.summary)]
+    opened = await texts.open_texts(vault, refs)
+    return [
+        dataclasses.replace(row, summary=texts.replace_refs(row.summary, opened)) for row in replies
+    ]
 
 
 def _reply(event: CaseEvent, loan_id: str) -> ReplyRow | None:

@@ -186,6 +186,7 @@ class CollectionCase:
                 sid=result.provider_sid,
                 error_code=result.error_code,
                 reason=result.reason,
+                text_sha256=result.text_sha256,
             )
         )
 

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Header, Path, Query
 from temporalio.client import Client
 
-from api import late_payments, metrics
+from api import late_payments, metrics, vaulting
 from api.amounts import check_places
 from api.auth import Action
 from api.case_ops import read_case, run_update
@@ -38,7 +38,7 @@ from api.schemas import (
 from api.strategies import NAME_PATTERN
 from api.visibility import KEYWORD_PATTERN, cases_query, summary
 from models import case as c
-from models.common import Actor, Stage, case_id_for
+from models.common import Actor, Channel, Stage, case_id_for
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
 
@@ -78,6 +78,25 @@ def case_out(view: c.CaseView, viewer: Actor) -> CaseOut:
     return CaseOut.model_validate({**view.model_dump(), "allowed_actions": allowed})
 
 
+async def _vaulted(state: AppState, case_id: str, action: Action, inp: c.ActorAction) -> Any:
+    """DESIGN §10: free text sealed, only its reference to the case; a cease-contact request
+    on the do-not-contact register (it outlives the case and erasure)."""
+    if state.database is None:
+        return inp
+    vault = vaulting.vault_for(state.database, state.settings)
+    if isinstance(inp, c.CeaseContactInput):
+        channels = [Channel.SMS, Channel.CALL]
+        await vaulting.record_opt_out(vault, case_id, channels, "cease contact", inp.actor.id)
+    return await vaulting.seal_free_text(vault, case_id, inp, action.value)
+
+
+async def _opened(state: AppState, out: CaseOut) -> CaseOut:
+    """Free text opened for the reader while the borrower's key exists (DESIGN §10)."""
+    if state.database is None:
+        return out
+    return await vaulting.opened_model(vaulting.vault_for(state.database, state.settings), out)
+
+
 def _actor(action: Action) -> Any:
     return Depends(require(action))
 
@@ -92,6 +111,7 @@ async def _act(
     update_id: str | None,
 ) -> CaseOut:
     await check_places(state, client, loan_id, inp)  # 422 before the case sees it
+    inp = await _vaulted(state, case_id_for(loan_id), action, inp)
     try:
         view = await run_update(
             client,
@@ -104,7 +124,7 @@ async def _act(
         metrics.ACTIONS.labels(action.value, str(err.status_code)).inc()
         raise
     metrics.ACTIONS.labels(action.value, "200").inc()
-    return case_out(view, inp.actor)
+    return await _opened(state, case_out(view, inp.actor))
 
 
 # ---------------------------------------------------------------- reads
@@ -149,7 +169,7 @@ async def get_case(
         case_id_for(loan_id),
         await read_case(client, case_id_for(loan_id), actor.role),
     )
-    return case_out(view, actor)
+    return await _opened(state, case_out(view, actor))
 
 
 @router.post(
@@ -183,7 +203,7 @@ async def record_payment(
             raise
         await late_payments.record(state.database, case_id, inp)
         final = await late_payments.final_view(state.database, case_id, view)
-        return case_out(final, actor)
+        return await _opened(state, case_out(final, actor))
 
 
 @router.post(

@@ -7,14 +7,14 @@ from typing import Annotated
 import structlog
 from fastapi import APIRouter, Body, Depends, status
 
-from api import metrics, store
+from api import metrics, store, vaulting
 from api.auth import Action
 from api.case_ops import StartOutcome, start_case
 from api.deps import StateDep, TemporalClientDep, require
 from api.errors import ApiError, field_error
 from api.schemas import EXAMPLES, OverdueAccepted, OverdueEvent
 from api.strategies import StrategyError
-from models.common import Actor, case_id_for
+from models.common import Actor, Borrower, Channel, case_id_for
 
 log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/v1", tags=["overdue events"])
@@ -44,18 +44,23 @@ async def overdue_event(
         strategy = state.strategies.choose(event.loan_id, event.strategy, settings)
     except StrategyError as exc:
         raise field_error("strategy", str(exc)) from exc
-    loan, borrower = event.loan(), event.borrower
+    loan, borrower = event.loan(), Borrower.model_validate(event.borrower.model_dump())
     database = state.database
     stored_strategy: str | None = None
+    blocked: tuple[Channel, ...] = ()
     if database is not None:
+        vault = vaulting.vault_for(database, settings)
         try:
-            stored_strategy = await store.upsert_loan(database, loan, borrower, strategy.id)
+            stored_strategy = await store.upsert_loan(database, loan, borrower, strategy.id, vault)
+            blocked = await vaulting.registered_channels(vault, borrower.phone)
         except store.StoreUnavailable as exc:
             log.error("loan upsert failed", loan_id=loan.loan_id, error=str(exc))
             raise ApiError(503, "the application database is unavailable", retry_after=5) from exc
+        # DESIGN §10: the case carries the borrower id and a fingerprint, never the details.
+        borrower = vaulting.case_borrower(borrower, vault)
     try:
         outcome = await start_case(
-            client, settings, loan, borrower, strategy, actor, event.as_of, database
+            client, settings, loan, borrower, strategy, actor, event.as_of, database, blocked
         )
     except ApiError as err:
         if err.status_code == 409:

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 from temporalio.client import Client, WorkflowHistory
 
+from api import vaulting
 from api.auth import Action
 from api.deps import AppState, StateDep, TemporalClientDep
 from api.errors import ApiError
@@ -77,6 +78,8 @@ async def case_history(
     entries = build_timeline(histories)
     size = min(limit, settings.history_page_max)
     page = entries[offset : offset + size]
+    if state.database is not None:  # free text opened for the reader (DESIGN §10)
+        page = await vaulting.opened_entries(vaulting.vault_for(state.database, settings), page)
     following = offset + size
     return CaseHistory(
         case_id=case_id,

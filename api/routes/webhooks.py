@@ -20,10 +20,13 @@ from temporalio.service import RPCError, RPCStatusCode
 from twilio.request_validator import RequestValidator, get_signature_algorithm
 from twilio.twiml.voice_response import VoiceResponse
 
-from api import delivery, metrics, store
+from activities.vault import dnc
+from activities.vault.store import Vault
+from api import delivery, metrics, store, vaulting
 from api.deps import AppState, StateDep, TemporalClientDep
 from api.errors import ApiError
 from models import case as c
+from models.common import Channel, classify_inbound
 
 log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/webhooks/twilio", tags=["twilio webhooks"])
@@ -235,20 +238,36 @@ async def inbound_sms(
     sid, sender = form.first("MessageSid"), form.first("From")
     text = (form.get("Body") or [""])[0][:2000]
     case_ids: list[str] = []
+    vault = vaulting.vault_for(state.database, state.settings) if state.database else None
     if "case_id" in request.query_params:  # named by CollectFlow: that case or none
         given = _case_id(request)
         case_ids = [given] if given is not None else []
-    elif sender and state.database is not None:
+    elif sender and state.database is not None and vault is not None:
         try:
-            case_ids = await store.open_case_ids_for_phone(state.database, sender)
+            case_ids = await store.open_case_ids_for_phone(
+                state.database, sender, vault.phone_hmac(sender)
+            )
         except store.StoreUnavailable as exc:
             raise ApiError(503, "the application database is unavailable", retry_after=5) from exc
+    if vault is not None and sender and sid:
+        await inbound_register(vault, sender, classify_inbound(text))
     if not sid or not case_ids:
         metrics.WEBHOOKS.labels("inbound", "ignored").inc()
     for case_id in case_ids if sid else []:
         message = c.InboundMessage(provider_sid=sid, text=text)
+        if vault is not None and classify_inbound(text) == "message":  # DESIGN §10
+            message = await vaulting.seal_free_text(vault, case_id, message, "inbound")
         await _once(state, client, "inbound", sid, case_id, c.SIGNAL_INBOUND, message)
     return _twiml(VoiceResponse())  # no auto-reply: Twilio confirms STOP/START itself
+
+
+async def inbound_register(vault: Vault, sender: str, kind: str) -> None:
+    """STOP puts the number on the do-not-contact register (SMS); START takes it off."""
+    fingerprint = vault.phone_hmac(sender)
+    if kind == "opt_out":
+        await dnc.register(vault.db, fingerprint, [Channel.SMS], "inbound STOP", "inbound sms")
+    elif kind == "opt_in":
+        await dnc.forget(vault.db, fingerprint, Channel.SMS)
 
 
 @router.post(

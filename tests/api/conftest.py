@@ -21,6 +21,7 @@ from temporalio.testing import WorkflowEnvironment
 from twilio.request_validator import RequestValidator
 
 from activities.db import Database, upgrade_database
+from activities.vault.store import Vault
 from api.app import create_app
 from audit.signing import generate_key
 from models.common import Channel
@@ -188,7 +189,10 @@ async def api(
     app = create_app(
         settings, temporal_client_factory=factory, database=app_database, strategies=strategies()
     )
-    stand_ins = StandIns(agents=[f"A-{uuid.uuid4().hex[:6]}", f"A-{uuid.uuid4().hex[:6]}"])
+    stand_ins = StandIns(
+        agents=[f"A-{uuid.uuid4().hex[:6]}", f"A-{uuid.uuid4().hex[:6]}"],
+        vault=Vault.from_settings(app_database, settings),
+    )
     transport = httpx.ASGITransport(app=app)
     async with (
         running_workers(client, settings.task_queue, settings.messaging_task_queue, stand_ins),

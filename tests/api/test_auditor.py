@@ -47,8 +47,10 @@ async def test_auditor_reads_history_and_a_verifiable_export(
     assert set(result.checked) == {MANIFEST, *files}
     assert len(manifest.timeline_chain) >= len(entries)  # the export is built a moment later
 
-    # One changed character in the served timeline is caught.
-    tampered = body["files"][TIMELINE].replace("called, no answer", "called, no answeR")
+    # One changed character in the served timeline is caught. (The note's text is sealed in
+    # SQL and the export holds its reference, DESIGN §10: the actor's id is changed instead.)
+    assert "called, no answer" not in body["files"][TIMELINE]
+    tampered = body["files"][TIMELINE].replace('"operator-1"', '"operator-X"', 1)
     (out / TIMELINE).write_text(tampered, encoding="utf-8")
     result = verify_export(out)
     assert [p.file for p in result.problems] == [TIMELINE]

@@ -11,6 +11,7 @@ from typing import Any
 
 from temporalio.client import WorkflowHistory
 
+from api import vaulting
 from audit.timeline import TimelineEntry, build_timeline, fetch_case_histories
 from tests.api.conftest import ApiHarness
 
@@ -101,7 +102,9 @@ async def test_timeline_follows_continue_as_new(api: ApiHarness) -> None:
 
     histories = await fetch_case_histories(api.client, f"case-{loan_id}")
     assert len(histories) == 2
-    rebuilt = build_timeline(histories)
+    # The API opens the notes' sealed references for its reader (DESIGN §10); so does this.
+    vault = vaulting.vault_for(api.database, api.settings)
+    rebuilt = await vaulting.opened_entries(vault, build_timeline(histories))
     served = [TimelineEntry.model_validate(e) for e in entries]
     assert rebuilt[: len(served)] == served
 

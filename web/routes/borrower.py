@@ -13,10 +13,12 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
+from activities.vault.store import Vault
 from api.case_ops import read_case
 from api.deps import AppState
 from api.errors import ApiError
 from api.ratelimit import retry_after_seconds
+from api.vaulting import record_opt_out
 from models import case as c
 from models.actions import ActionName
 from models.strategy import BorrowerPageRules, Strategy, StrategyError
@@ -114,7 +116,9 @@ async def _visit(request: Request, token: str) -> Visit:
     web = web_state(request)
     if web.database is None:
         raise _gone(request)
-    found = await access.lookup(web.database, token)
+    found = await access.lookup(
+        web.database, token, Vault.from_settings(web.database, web.settings)
+    )
     if found is None:
         raise _gone(request)
     app: AppState = request.app.state.collectflow
@@ -293,6 +297,10 @@ async def borrower_action(request: Request, token: Token, what: str) -> Response
             await actions.signal(
                 client, v.link.case_id, ActionName.CHANNEL_PREFERENCE, actions.opt_out(who, channel)
             )
+            database = web_state(request).database
+            if database is not None:  # the do-not-contact register outlives the case
+                vault = Vault.from_settings(database, web_state(request).settings)
+                await record_opt_out(vault, v.link.case_id, [channel], "borrower page", who.id)
             await _confirm_by_sms(
                 v, "borrower.sms.optout", channel=Translator(v.lang)(f"next.{channel.value}")
             )
@@ -312,7 +320,9 @@ async def borrower_action(request: Request, token: Token, what: str) -> Response
         if inp is None:
             return _show(v, refusal="borrower.bad_input", status=422)
         try:
-            view = await actions.act(client, v.link.case_id, ACTION_NAMES[what], inp)
+            web = web_state(request)
+            sealer = Vault.from_settings(web.database, web.settings) if web.database else None
+            view = await actions.act(client, v.link.case_id, ACTION_NAMES[what], inp, sealer)
         except ApiError as err:
             return _show(
                 v,

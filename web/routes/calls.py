@@ -10,12 +10,13 @@ from decimal import Decimal, InvalidOperation
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
+from api import vaulting
 from api.case_ops import run_update
 from api.errors import ApiError
 from models import case as c
 from models.common import case_id_for
 from web import casefile
-from web.pages import language
+from web.pages import language, web_state
 from web.routes.cases import LoanId, _case_page, _temporal
 from web.session import Forbidden, Person, actor_of, check_csrf
 
@@ -55,6 +56,10 @@ async def log_call(request: Request, found: Person, loan_id: LoanId) -> Response
     inp = inp.model_copy(update={"actor": actor_of(found.user)})
     try:
         client = await _temporal(request)
+        state = web_state(request)
+        if state.database is not None:  # DESIGN §10: the call's notes sealed
+            vault = vaulting.vault_for(state.database, state.settings)
+            inp = await vaulting.seal_free_text(vault, case_id_for(loan_id), inp, "manual_contact")
         await run_update(client, case_id_for(loan_id), c.UPDATE_MANUAL_CONTACT, inp)
     except ApiError as err:
         return await _case_page(

@@ -9,6 +9,8 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from temporalio.client import Client
 
+from activities.vault.store import Vault
+from api import vaulting
 from api.auth import Action, allowed
 from api.deps import AppState
 from api.errors import ApiError
@@ -42,7 +44,8 @@ async def worklist_page(
         raise Forbidden("forbidden.unavailable")
     region = found.user.region if found.user.agent_id else None  # a collector: own region
     now = web_state(request).clock()
-    work = await worklist(db, now, max(1, min(page, 1000)), region)
+    vault = Vault.from_settings(db, web_state(request).settings)
+    work = await worklist(db, now, max(1, min(page, 1000)), region, vault)
     loans = {r.loan_id for r in work.due} | {r.loan_id for r in work.replies}
     loans |= {r.loan_id for r in work.proposals}
     held = await claims.holders(db, (case_id_for(loan) for loan in loans), now)
@@ -58,6 +61,11 @@ async def find_case(request: Request, found: Annotated[Person, Readers]) -> Resp
     if loan_id:
         return RedirectResponse(f"/cases/{loan_id}", status_code=303)
     return render(request, "find.html", user=found.user, csrf=found.csrf_token)
+
+
+def _vault(request: Request) -> Vault | None:
+    state = web_state(request)
+    return Vault.from_settings(state.database, state.settings) if state.database else None
 
 
 async def _case_page(
@@ -88,7 +96,12 @@ async def _case_page(
             loan_id=loan_id,
             sentence=str(err.detail),
         )
-    borrower = await casefile.borrower_of(state.database, loan_id) if state.database else None
+    borrower = None
+    if state.database is not None:  # DESIGN §10: details and free text opened for the reader
+        vault = Vault.from_settings(state.database, state.settings)
+        borrower = await casefile.borrower_of(state.database, loan_id, vault)
+        view = await vaulting.opened_model(vault, view)
+        entries = await vaulting.opened_entries(vault, entries)
     held = (
         await claims.holder(state.database, case_id_for(loan_id), state.clock())
         if state.database
@@ -142,7 +155,9 @@ async def reveal(request: Request, found: Person, loan_id: LoanId) -> Response:
         return await _case_page(request, found, loan_id, refusal="case.reveal_why", status=422)
     note = casefile.reveal_note(detail, reason)
     try:
-        await casefile.add_note(await _temporal(request), loan_id, actor_of(found.user), note)
+        await casefile.add_note(
+            await _temporal(request), loan_id, actor_of(found.user), note, _vault(request)
+        )
     except ApiError as err:
         return await _case_page(
             request,
@@ -163,7 +178,9 @@ async def add_note(request: Request, found: Person, loan_id: LoanId) -> Response
     if not text:
         return await _case_page(request, found, loan_id, refusal="case.note_empty", status=422)
     try:
-        await casefile.add_note(await _temporal(request), loan_id, actor_of(found.user), text)
+        await casefile.add_note(
+            await _temporal(request), loan_id, actor_of(found.user), text, _vault(request)
+        )
     except ApiError as err:
         return await _case_page(
             request,

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 
+from activities.vault.store import Vault
 from api.deps import AppState
 from api.errors import ApiError
 from api.strategies import StrategyError
@@ -67,7 +68,8 @@ async def _day_page(
         raise Forbidden("forbidden.unavailable")
     now = state.clock()
     agent = found.user.agent_id or ""  # set: the collector dependency checked it
-    visits = await fieldday.the_day(state.database, agent, found.user.timezone, now)
+    vault = Vault.from_settings(state.database, state.settings)
+    visits = await fieldday.the_day(state.database, agent, found.user.timezone, now, vault)
     return render(
         request, "today.html", user=found.user, csrf=found.csrf_token, status=status,
         visits=visits, plan_options={v.loan_id: _plans(request, v) for v in visits},

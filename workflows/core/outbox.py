@@ -14,8 +14,10 @@ from workflows.core.case import Case
 def fields(case: Case, borrower: Borrower, extra: dict[str, str]) -> dict[str, str]:
     s, strategy = case.s, case.strategy
     company = strategy.company_name_zh if s.locale == "zh-CN" else strategy.company_name
+    # Since the vault the input holds no name: ``{name}`` stays for the activity to fill.
+    named = {"name": borrower.name} if borrower.carries_pii else {}
     return {
-        "name": borrower.name,
+        **named,
         "company": company,
         "amount": money_str(s.balance),
         "currency": s.currency,
@@ -42,6 +44,8 @@ def activity_input(
         "purpose": contact.step,
         "locale": case.s.locale,
     }
+    if not borrower.carries_pii:  # the activity resolves the number and name from the vault
+        common |= {"borrower_id": borrower.id, "template": contact.template}
     if contact.channel is Channel.SMS:
         return act.SEND_SMS, act.SendSmsInput(body=text, **common)
     return act.PLACE_CALL, act.PlaceCallInput(message=text, **common)

@@ -31,20 +31,27 @@ def contact_result(
     sid: str | None = None,
     error_code: str | None = None,
     reason: str = "",
+    text_sha256: str | None = None,
 ) -> list[fx.Effect]:
     """Record the provider's answer; a rejected reminder falls back to the other channel."""
     record = case.report_contact(sent.key, outcome, sid, connected=False)
     if record is not None:
         record.reason = reason
         summary = f"{sent.channel.value} {sent.step}: {outcome.value}"
+        sealed: dict[str, str] = {}
+        if text_sha256:  # rendered by the activity: the case keeps the template and a hash
+            record.template, record.text_sha256 = sent.template, text_sha256
+            sealed = {"template": sent.template, "text_sha256": text_sha256}
         case.event(
             "contact",
             f"{summary} ({reason})" if reason else summary,
             now,
+            None,
             channel=sent.channel.value,
             step=sent.step,
             outcome=outcome.value,
             reason=reason,
+            **sealed,
         )
     if outcome is ContactOutcome.REJECTED:
         if sent.channel is Channel.SMS and error_code == UNSUBSCRIBED:

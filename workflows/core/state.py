@@ -45,6 +45,10 @@ class Contact(BaseModel):
     provider_sid: str | None = None
     reason: str = ""
     until: datetime | None = None  # deferred: when the gate will allow it
+    # Since the vault: what was sent, as the template and the SHA-256 of the text the activity
+    # rendered (the text itself is sealed in the contact ledger, never in the history).
+    template: str | None = None
+    text_sha256: str | None = None
 
 
 class Payment(BaseModel):
@@ -230,7 +234,8 @@ def open_state(
         balance=loan.amount_overdue,
         opened_at=now,
         due_date=loan.due_date,
-        phone=borrower.phone,
+        # Since the vault the input has no phone: the case compares the fingerprint instead.
+        phone=borrower.phone or borrower.phone_ref,
         timezone=borrower.timezone,
         region=borrower.region,
         locale=borrower.locale,

@@ -55,6 +55,8 @@ class OverdueUpdate(ActionDef[c.OverdueUpdateInput]):
         changed = []
         for field, label in (("phone", "phone"), ("timezone", "time zone"), ("region", "region")):
             new = getattr(inp, field)
+            if field == "phone":  # since the vault, the fingerprint stands for the number
+                new = inp.phone or inp.phone_ref
             if new and new != getattr(s, field):
                 setattr(s, field, new)
                 changed.append(label)
