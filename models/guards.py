@@ -165,3 +165,40 @@ def payload_key_problems(keys: Mapping[str, str]) -> Iterable[str]:
     for key_id, text in keys.items():
         if str(text).strip() == DEV_PAYLOAD_KEY.decode():
             yield f"{PAYLOAD_SETTING} {key_id!r} is the development payload key; {DEV_ONLY} only"
+
+
+VAULT_SETTING = "COLLECTFLOW_VAULT_KEYS"
+HMAC_SETTING = "COLLECTFLOW_PHONE_HMAC_KEY"
+# The vault's development keys: fixed so `collectflow dev` restarts can read their own data;
+# refused wherever the guards apply, like the development payload key.
+DEV_VAULT_KEYS = {"dev-kek-1": "ZGV2ZWxvcG1lbnQtb25seS12YXVsdC1rZWstMDAwMDE="}
+DEV_PHONE_HMAC_KEY = "development-only-phone-hmac-key"
+
+
+def vault_key_problems(
+    keys: Mapping[str, str], current: str | None, hmac_key: str
+) -> Iterable[str]:
+    """Outside development the vault needs its own keys: refused at start-up, not at the first
+    borrower (which would answer that request with a 500)."""
+    if not keys:
+        yield (
+            f"{VAULT_SETTING} is empty; borrowers' personal data is sealed with it: "
+            'set {"kek-id": "<base64 of 32 random bytes>"}'
+        )
+    for key_id, text in keys.items():
+        if str(text).strip() in DEV_VAULT_KEYS.values():
+            yield f"{VAULT_SETTING} {key_id!r} is the development vault key; {DEV_ONLY} only"
+            continue
+        try:
+            raw = base64.b64decode(str(text).strip(), validate=True)
+        except (binascii.Error, ValueError):
+            yield f"{VAULT_SETTING} {key_id!r} is not base64"
+            continue
+        if len(raw) != 32:
+            yield f"{VAULT_SETTING} {key_id!r} is {len(raw)} bytes; AES-256 needs 32 random bytes"
+    if current is not None and keys and current not in keys:
+        yield f"COLLECTFLOW_VAULT_KEY_CURRENT {current!r} is not in {VAULT_SETTING}"
+    if not hmac_key.strip():
+        yield f"{HMAC_SETTING} is empty; phone look-ups and the do-not-contact register need it"
+    elif hmac_key.strip() == DEV_PHONE_HMAC_KEY:
+        yield f"{HMAC_SETTING} is the development key; {DEV_ONLY} only"

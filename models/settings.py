@@ -13,6 +13,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from models.guards import (
     DEMO_API_KEYS,
     DEV_PAYLOAD_KEYS,
+    DEV_PHONE_HMAC_KEY,
+    DEV_VAULT_KEYS,
     PLACEHOLDER_SECRETS,
     api_key_problems,
     check_payload_keys,
@@ -21,14 +23,12 @@ from models.guards import (
     normalise_api_keys,
     payload_key_problems,
     placeholder_problem,
+    vault_key_problems,
 )
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 Environment = Literal["development", "test", "production"]
 
-# The vault's development keys: fixed so `collectflow dev` restarts can read their own data.
-DEV_VAULT_KEYS = {"dev-kek-1": "ZGV2ZWxvcG1lbnQtb25seS12YXVsdC1rZWstMDAwMDE="}
-DEV_PHONE_HMAC_KEY = "development-only-phone-hmac-key"
 DEV_SESSION_SECRET = "dev-session-secret-not-for-production"  # screens' cookies, development only
 
 __all__ = [
@@ -155,6 +155,7 @@ class Settings(BaseSettings):
         problems = [
             *api_key_problems(self.api_keys),
             *payload_key_problems(self.payload_keys),
+            *vault_key_problems(self.vault_keys, self.vault_key_current, self.phone_hmac_key),
             placeholder_problem("COLLECTFLOW_TWILIO_AUTH_TOKEN", self.twilio_auth_token),
             demo_strategy_problem(
                 "COLLECTFLOW_DEFAULT_STRATEGY", self.default_strategy, self.strategy_dir

@@ -29,6 +29,8 @@ SECRETS = {
     "COLLECTFLOW_TWILIO_AUTH_TOKEN": "a-real-token",
     "COLLECTFLOW_TWILIO_FROM_NUMBER": "+15005550006",
     "COLLECTFLOW_PAYLOAD_KEYS": '{"k1": "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE="}',
+    "COLLECTFLOW_VAULT_KEYS": '{"v1": "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE="}',
+    "COLLECTFLOW_PHONE_HMAC_KEY": "a-phone-hmac-key-of-thirty-two-characters",
     "COLLECTFLOW_SESSION_SECRET": "a-session-secret-of-thirty-two-characters",
 }
 

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from api.auth import resolve_key
+from models.guards import DEV_PHONE_HMAC_KEY, DEV_VAULT_KEYS
 from models.settings import PROJECT_ROOT, Settings, SettingsRefused, hash_api_key, load_settings
 from tests.conftest import TEST_PAYLOAD_KEYS
 
@@ -151,6 +152,31 @@ BYPASSES: list[tuple[str, dict[str, str], str]] = [
             "COLLECTFLOW_CHALLENGER_SHARE": "0.1",
         },
         "COLLECTFLOW_CHALLENGER_STRATEGY names 'demo', a demo strategy",
+    ),
+    (
+        "no vault keys: the first borrower used to be answered with a 500",
+        {"COLLECTFLOW_API_KEYS": json.dumps(GOOD), "COLLECTFLOW_TWILIO_AUTH_TOKEN": TOKEN},
+        "COLLECTFLOW_VAULT_KEYS is empty",
+    ),
+    (
+        "the development vault key and phone HMAC key",
+        {
+            "COLLECTFLOW_API_KEYS": json.dumps(GOOD),
+            "COLLECTFLOW_TWILIO_AUTH_TOKEN": TOKEN,
+            "COLLECTFLOW_VAULT_KEYS": json.dumps(DEV_VAULT_KEYS),
+            "COLLECTFLOW_PHONE_HMAC_KEY": DEV_PHONE_HMAC_KEY,
+        },
+        "COLLECTFLOW_VAULT_KEYS 'dev-kek-1' is the development vault key",
+    ),
+    (
+        "a vault key of the wrong length",
+        {
+            "COLLECTFLOW_API_KEYS": json.dumps(GOOD),
+            "COLLECTFLOW_TWILIO_AUTH_TOKEN": TOKEN,
+            "COLLECTFLOW_VAULT_KEYS": json.dumps({"k1": "c2hvcnQ="}),
+            "COLLECTFLOW_PHONE_HMAC_KEY": " ",
+        },
+        "COLLECTFLOW_VAULT_KEYS 'k1' is 5 bytes",
     ),
 ]
 IDS = [b[0] for b in BYPASSES]
