@@ -12,11 +12,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, select
 
 from activities.db import Database
+from activities.sql import insert_for, table_of
 from activities.vault.store import Vault
 from models import tables as t
 from models.common import TERMINAL_STAGES, Borrower, Loan, case_id_for
@@ -28,19 +28,6 @@ class StoreUnavailable(Exception):
     """The database could not be reached or refused the statement."""
 
 
-def _insert(db: Database, table: sa.Table) -> Any:
-    if db.engine.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    if db.engine.dialect.name == "sqlite":
-        return sqlite.insert(table)
-    raise StoreUnavailable(f"unsupported database dialect {db.engine.dialect.name!r}")
-
-
-def _table(model: type[Any]) -> sa.Table:
-    table: sa.Table = model.__table__
-    return table
-
-
 async def upsert_loan(
     db: Database, loan: Loan, borrower: Borrower, strategy_id: str, vault: Vault | None = None
 ) -> str:
@@ -50,7 +37,7 @@ async def upsert_loan(
     caller that starts a case only writes it again when it differs.
     """
     now = datetime.now(UTC)
-    borrowers, loans = _table(t.Borrower), _table(t.Loan)
+    borrowers, loans = table_of(t.Borrower), table_of(t.Loan)
     borrower_row: Mapping[str, Any] = {
         "id": borrower.id,
         "name": borrower.name,
@@ -77,7 +64,7 @@ async def upsert_loan(
         "created_at": now,
         "updated_at": now,
     }
-    insert_loan = _insert(db, loans).values(**loan_row)
+    insert_loan = insert_for(db, loans).values(**loan_row)
     # The strategy of a loan is the one its current case runs: set on insert, and by
     # set_loan_strategy when a new case starts; never by an event for an open case.
     refreshed = ("borrower_id", "currency", "amount_overdue", "outstanding_balance", "due_date")
@@ -104,7 +91,7 @@ async def upsert_loan(
 
 
 def _upsert_borrower(db: Database, borrowers: sa.Table, row: Mapping[str, Any]) -> Any:
-    insert = _insert(db, borrowers).values(**row)
+    insert = insert_for(db, borrowers).values(**row)
     return insert.on_conflict_do_update(
         index_elements=[borrowers.c.id],
         set_={k: insert.excluded[k] for k in row if k != "created_at"},
@@ -112,7 +99,7 @@ def _upsert_borrower(db: Database, borrowers: sa.Table, row: Mapping[str, Any]) 
 
 
 async def set_loan_strategy(db: Database, loan_id: str, strategy_id: str) -> None:
-    loans = _table(t.Loan)
+    loans = table_of(t.Loan)
     statement = (
         sa.update(loans)
         .where(loans.c.loan_id == loan_id)
