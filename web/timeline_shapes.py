@@ -135,6 +135,9 @@ GATE: Shapes = (
     (r"outside the borrower's contact hours", "hours"),
     (r"no allowed time found within the rules", "no_time"),
     (r"(?P<rule>.+) is set to zero", "zero"),
+    # a treatment's lighter cadence (workflows/core/treatments.py)
+    (r"the (?P<treatment>\w+) treatment sends (?P<n>\d+) reminders", "treatment_reminders"),
+    (r"the (?P<treatment>\w+) treatment sends SMS only", "treatment_sms_only"),
     # the caps count the borrower's other loans (workflows/core/contacts.py names them)
     (r"counting (?P<n>\d+) (?P<channel>\w+) contacts? on other loans", "other_loans"),
 )

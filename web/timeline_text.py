@@ -96,6 +96,8 @@ class Words:
             "detail": lambda v: self.word("case", f"detail_{v}"),
             "note": note_text,
             "at": self.when,
+            "treatment": lambda v: self.word("tl.treatment", v),
+            "segment": lambda v: self.word("tl.segment", v),
         }
         return {k: shows.get(k, str)(v) for k, v in groups.items()}
 
@@ -163,11 +165,28 @@ class Words:
         if entry.source == "case_event":
             if entry.kind == "refused":
                 return self._refusal(entry) or entry.summary
+            if entry.kind in ("assessment", "offer"):
+                return self._assessed(entry) or entry.summary
             shapes = CASE_EVENTS.get(entry.kind, ())
             return self._match(shapes, entry.summary, "event") or entry.summary
         if entry.source in ("workflow", "timer"):
             return self._match(WORKFLOW, entry.summary, "run") or entry.summary
         return entry.summary
+
+    def _assessed(self, entry: TimelineEntry) -> str | None:
+        """A scoring decision or a hardship offer, from its details (the reasons carry their
+        Chinese words); None when the details are not the core's."""
+        d = entry.details
+        try:
+            if entry.kind == "offer":
+                if d.get("offer") == "hardship_grace":
+                    return self.t("tl.event.offer_grace", days=d["grace_days"])
+                return self.t("tl.event.offer_plan", count=d["count"])
+            reasons = [d[f"reason_{i}_zh"] for i in (1, 2, 3) if f"reason_{i}_zh" in d]
+            groups = {k: d[k] for k in ("scorecard", "score", "segment", "treatment")}
+            return self.t("tl.event.assessment", reasons="；".join(reasons), **self._groups(groups))
+        except (KeyError, IndexError, ValueError):
+            return None
 
     def _note(self, text: str) -> str:
         """A note as written; a reveal's note (web/casefile.py's wording) in the viewer's words."""

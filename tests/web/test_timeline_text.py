@@ -113,3 +113,41 @@ def test_a_read_model_summary_reads_in_chinese() -> None:
     text = "visit -> escalated: visit outcome refused"
     assert _words("zh-CN").event("stage", text) == "待上门 → 已升级：拜访结果：拒绝沟通"
     assert _words("en").event("stage", text) == text
+
+
+def test_a_scoring_decision_and_an_offer_read_in_chinese() -> None:
+    """The core's own assessment event (the segmented strategy's opening score) in zh-CN:
+    score, segment and treatment in words, the three reasons in the core's Chinese; English
+    unchanged. A hardship offer reads by its details."""
+    from models import case as c
+    from models.strategy import load_strategy
+    from tests.factories import STRATEGIES, borrower, loan
+    from workflows.core import effects as fx
+    from workflows.core import entry, view
+
+    opened_at = datetime(2026, 12, 1, 1, tzinfo=UTC)
+    inp = c.CaseInput(
+        loan=loan(amount="900.00", due=opened_at.date()),
+        borrower=borrower(),
+        strategy=load_strategy("segmented", STRATEGIES),
+    )
+    case, effects = entry.from_input(inp, "case-T", opened_at)
+    effects += entry.on_timer(case, opened_at)  # the first wake scores the new case
+    events = [view.case_event(case, e) for e in effects if isinstance(e, fx.Event)]
+    (scored,) = [e for e in events if e.kind.value == "assessment"]
+    assessed = _entry("assessment", scored.summary, **dict(scored.details))
+    assert _words("en").summary(assessed) == scored.summary
+    text = _words("zh-CN").summary(assessed)
+    assert text.startswith(f"评估（评分卡 {scored.details['scorecard']}）：得分 ")
+    assert "分群「需要分期方案」" in text and "处理方式「标准流程」" in text
+    assert scored.details["reason_1_zh"] in text and scored.details["reason_3_zh"] in text
+    grace = _entry("offer", "offered hardship grace: ...", offer="hardship_grace", count="0",
+                   grace_days="30")  # fmt: skip
+    assert _words("zh-CN").summary(grace) == "已提出困难宽限 30 天"
+    skipped = _entry(
+        "contact", "call reminder-1: not sent (the light_touch treatment sends SMS only)"
+    )
+    assert (
+        _words("zh-CN").summary(skipped)
+        == "电话 reminder-1：未发送（处理方式「轻度提醒」只发短信）"
+    )
