@@ -76,6 +76,16 @@ async def seal_free_text(vault: Vault, case_id: str, inp: Any, kind: str) -> Any
     return inp.model_copy(update=sealed)
 
 
+async def sealed_for_case(
+    database: Database | None, settings: Settings, case_id: str, inp: M, kind: str
+) -> M:
+    """``seal_free_text`` where the app has a database (the screens' actions call it too)."""
+    if database is None:
+        return inp
+    sealed: M = await seal_free_text(vault_for(database, settings), case_id, inp, kind)
+    return sealed
+
+
 async def record_opt_out(
     vault: Vault, case_id: str, channels: list[Channel], reason: str, source: str
 ) -> None:

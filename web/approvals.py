@@ -20,9 +20,11 @@ from sqlmodel import col, select
 from temporalio.client import Client
 
 from activities.db import Database
+from api import vaulting
 from api.case_ops import read_case
 from api.errors import ApiError
 from models.common import TERMINAL_STAGES, case_id_for
+from models.settings import Settings
 from models.tables import Case, CaseEvent
 
 PAGE_SIZE = 20
@@ -77,9 +79,13 @@ async def pending_cases(db: Database, page: int) -> tuple[list[str], bool]:
 
 
 async def pending(
-    db: Database, connect: Callable[[], Awaitable[Client]], page: int = 1
+    db: Database,
+    connect: Callable[[], Awaitable[Client]],
+    page: int = 1,
+    settings: Settings | None = None,
 ) -> ApprovalsPage:
-    """The page's pending requests; Temporal is asked only when some case has one."""
+    """The page's pending requests; Temporal is asked only when some case has one. With the
+    settings, the requests' sealed reasons are opened for the reader (DESIGN §10)."""
     loans, more = await pending_cases(db, page)
     if not loans:
         return ApprovalsPage(rows=[], page=page, more=more)
@@ -90,6 +96,8 @@ async def pending(
             view = await read_case(client, case_id_for(loan_id))
         except ApiError:  # gone between the read model and now: nothing to decide there
             continue
+        if settings is not None:
+            view = await vaulting.opened_model(vaulting.vault_for(db, settings), view)
         rows.extend(
             Pending(
                 loan_id=loan_id,

@@ -4,6 +4,7 @@ it. A stale second decision is refused with the case's own sentence in the viewe
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -92,7 +93,9 @@ async def test_supervisor_approves_an_operators_amount_correction(
     decided = [e for e in timeline if e.kind == "request" and e.summary == "request 1 approved"]
     assert [e.actor_id for e in decided] == [supervisor]
     notes = [e for e in timeline if e.kind == "decide_request" and e.source == "update"]
-    assert notes and notes[0].details.get("notes") == "receipt seen"
+    # The note is sealed (DESIGN §10): the history holds its reference, the reader its words.
+    assert notes and notes[0].details.get("notes", "").startswith("text:")
+    assert "receipt seen" not in json.dumps([e.model_dump(mode="json") for e in timeline])
 
     # The phone page was opened before the approval: deciding from it again is refused.
     stale, stale_guard = screens["phone"]
@@ -108,6 +111,7 @@ async def test_supervisor_approves_an_operators_amount_correction(
         await weighed(view_page, f"{live_site.url}/cases/{loan_id}", f"case-{viewport}-zh-CN")
         shown_text = await view_page.inner_text("#timeline")
         assert "申请 1：已批准" in shown_text, shown_text
+        assert "receipt seen" in shown_text, shown_text
         assert "逾期金额 1530.50 → 1400.00" in shown_text, shown_text
         assert "已批准" in await view_page.inner_text("#request-1")
         await screenshot(view_page, f"case-approved-{viewport}-zh-CN")

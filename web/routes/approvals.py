@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
+from api import vaulting
 from api.amounts import check_places
 from api.auth import Action, allowed
 from api.case_ops import run_update
@@ -51,7 +52,10 @@ async def _api_run(
     client = await api.temporal()
     await check_places(api, client, loan_id, inp)
     update_id = f"{update}:{ref}" if REF_PATTERN.fullmatch(ref) else None
-    await run_update(client, case_id_for(loan_id), update, inp, update_id=update_id)
+    # DESIGN §10: a request's reason and a decision's note may name people: sealed first.
+    case_id = case_id_for(loan_id)
+    inp = await vaulting.sealed_for_case(api.database, api.settings, case_id, inp, update)
+    await run_update(client, case_id, update, inp, update_id=update_id)
 
 
 def _refusal(err: ApiError | RequestValidationError, lang: str) -> str:
@@ -113,7 +117,7 @@ async def _page(
         raise Forbidden("forbidden.unavailable")
     api: AppState = request.app.state.collectflow
     try:
-        listing = await approvals.pending(state.database, api.temporal, page)
+        listing = await approvals.pending(state.database, api.temporal, page, api.settings)
     except ApiError as err:  # Temporal is down: say so, on the page, rather than a JSON 503
         listing = approvals.ApprovalsPage(rows=[], page=page, more=False)
         t = Translator(language(request, found.user))

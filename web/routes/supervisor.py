@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
+from api import vaulting
 from api.amounts import check_places
 from api.auth import Action, allowed
 from api.case_ops import run_update
@@ -94,8 +95,12 @@ async def decide(
     try:
         client = await api.temporal()
         await check_places(api, client, loan_id, inp)
+        case_id = case_id_for(loan_id)  # DESIGN §10: the decision's notes sealed first
+        inp = await vaulting.sealed_for_case(
+            api.database, api.settings, case_id, inp, c.UPDATE_ESCALATION
+        )
         await run_update(
-            client, case_id_for(loan_id), c.UPDATE_ESCALATION, inp,
+            client, case_id, c.UPDATE_ESCALATION, inp,
             update_id=f"{Action.ESCALATION.value}:{ref}" if REF_PATTERN.fullmatch(ref) else None,
         )  # fmt: skip
     except ApiError as err:
