@@ -32,7 +32,7 @@ from audit.signing import (
 from audit.timeline import TimelineEntry, build_timeline
 from audit.verify import load_export, verify_export
 from models.settings import Settings, hash_api_key
-from tests.conftest import TEST_PAYLOAD_KEYS
+from tests.conftest import TEST_PAYLOAD_KEYS, TEST_VAULT_ENV
 
 HISTORY = Path(__file__).parent / "histories" / "scenario2.json"
 
@@ -172,6 +172,7 @@ def test_the_cli_refuses_to_export_without_a_key_in_production(tmp_path: Path) -
         "COLLECTFLOW_TWILIO_AUTH_TOKEN": "real-token-0123456789",
         "COLLECTFLOW_DATA_DIR": str(tmp_path),
         "COLLECTFLOW_PAYLOAD_KEYS": json.dumps(TEST_PAYLOAD_KEYS),
+        **TEST_VAULT_ENV,
     }
     result = subprocess.run(
         [sys.executable, "-m", "cli.main", "audit", "export", "L-1", "--out", str(tmp_path / "x")],
