@@ -3,18 +3,23 @@ each case's ``state`` query. Each check returns a count of violations and a few 
 
 from __future__ import annotations
 
-import base64
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
+from google.protobuf import json_format
+from temporalio.api.common.v1 import Payload
+
 from cli.dev_procs import rfc3339
+from models.settings import Settings
 from tests.chaos.scenario import CENT, Script
+from workers.codec import EncryptionCodec, keyring_for
 
 WINDOW = (time(8, 0), time(21, 0))
 SLACK = 1.0  # the outbox's date_created has whole seconds
@@ -210,9 +215,16 @@ def no_sms_after_opt_out(items: list[Sent], scripts: list[Script]) -> Check:
     return check
 
 
+@lru_cache(maxsize=1)
+def _codec() -> EncryptionCodec:
+    """The development payload key the chaos stack runs with: its histories are ciphertext."""
+    return EncryptionCodec(keyring_for(Settings(env="development")))
+
+
 def _payload_text(attributes: dict[str, Any], name: str) -> str:
     payloads = (attributes.get(name) or {}).get("payloads") or []
-    return " ".join(base64.b64decode(p.get("data", "")).decode(errors="replace") for p in payloads)
+    plain = [_codec().decrypt(json_format.ParseDict(p, Payload())) for p in payloads]
+    return " ".join(p.data.decode(errors="replace") for p in plain)
 
 
 def scheduled_at(history: dict[str, Any], sid: str) -> datetime | None:

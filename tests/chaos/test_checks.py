@@ -87,3 +87,31 @@ def test_a_reopened_loan_expects_only_the_new_case_payments() -> None:
     expected = script.expected()
     assert expected["payments"] == [f"{script.loan_id}-P2"]
     assert Decimal(expected["balance"]) == 0 and expected["notes"] == 0
+
+
+def test_a_send_is_found_in_a_history_whose_payloads_are_ciphertext() -> None:
+    """The stack's histories are encrypted by the payload codec: the pause check's exemption
+    ("scheduled before the pause") must read the activity's result through it, or it can
+    never apply."""
+    from google.protobuf import json_format
+    from temporalio.api.common.v1 import Payload
+
+    from tests.chaos.checks import _codec, scheduled_at
+
+    sealed = _codec().encrypt(Payload(metadata={"encoding": b"json/plain"}, data=b'{"sid":"SM9"}'))
+    assert b"SM9" not in sealed.data
+    history = {
+        "events": [
+            {"eventId": "5", "eventType": "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED",
+             "eventTime": "2026-12-01T01:00:00Z", "activityTaskScheduledEventAttributes": {}},
+            {"eventId": "7", "eventType": "EVENT_TYPE_ACTIVITY_TASK_COMPLETED",
+             "eventTime": "2026-12-01T01:00:09Z",
+             "activityTaskCompletedEventAttributes": {
+                 "scheduledEventId": "5",
+                 "result": {"payloads": [json_format.MessageToDict(sealed)]},
+             }},
+        ]
+    }  # fmt: skip
+    found = scheduled_at(history, "SM9")
+    assert found is not None and found.isoformat() == "2026-12-01T01:00:00+00:00"
+    assert scheduled_at(history, "SM8") is None
