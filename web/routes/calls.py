@@ -57,9 +57,10 @@ async def log_call(request: Request, found: Person, loan_id: LoanId) -> Response
     try:
         client = await _temporal(request)
         state = web_state(request)
-        if state.database is not None:  # DESIGN §10: the call's notes sealed
-            vault = vaulting.vault_for(state.database, state.settings)
-            inp = await vaulting.seal_free_text(vault, case_id_for(loan_id), inp, "manual_contact")
+        # DESIGN §10: the call's notes sealed before the case sees them
+        inp = await vaulting.sealed_for_case(
+            state.database, state.settings, case_id_for(loan_id), inp, "manual_contact"
+        )
         await run_update(client, case_id_for(loan_id), c.UPDATE_MANUAL_CONTACT, inp)
     except ApiError as err:
         return await _case_page(
