@@ -126,3 +126,15 @@ def test_no_temporal_port_is_published_on_every_interface() -> None:
                 assert host in ("127.0.0.1", "[::1]"), (name, host, port)
     codec = services["temporal-ui"]["environment"]["TEMPORAL_CODEC_ENDPOINT"]
     assert codec.endswith("/codec")
+
+
+def test_ci_validates_compose_with_every_required_secret() -> None:
+    """`.ci/run` validates the compose file with stand-in secrets; a secret the file newly
+    requires (`${VAR:?...}`) must get a stand-in there too, or CI fails before any test runs."""
+    required = set(re.findall(r"\$\{([A-Z0-9_]+):\?", COMPOSE_FILE.read_text()))
+    ci_script = (PROJECT_ROOT / ".ci" / "run").read_text()
+    validate = ci_script.split("validate_compose() {", 1)[1].split("\n}", 1)[0]
+    given = set(re.findall(r"\b([A-Z][A-Z0-9_]+)=", validate))
+    assert required, "the compose file requires no secrets: the pattern above is stale"
+    assert required <= given, f"missing in .ci/run: {sorted(required - given)}"
+    assert required <= set(SECRETS), f"missing in SECRETS: {sorted(required - set(SECRETS))}"
