@@ -18,6 +18,7 @@ from rich.console import Console
 from activities.db import Database, upgrade_database
 from activities.vault.crypto import VaultError
 from activities.vault.erase import ErasureResult, erase_borrower
+from activities.vault.files import erase_files
 from activities.vault.store import Vault
 from models.settings import get_settings
 
@@ -58,8 +59,9 @@ def erase(
     ] = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Delete the borrower's data key: their name, phone, address, notes and message texts
-    become unreadable everywhere; cases, amounts, stages and actors stay on record."""
+    """Delete the borrower's data key: their name, phone, address, notes, message texts and
+    visit evidence become unreadable everywhere (the evidence files are deleted too); cases,
+    amounts, stages and actors stay on record."""
     who = actor or getpass.getuser()
     result: ErasureResult = _run(
         database_url, lambda vault: erase_borrower(vault, borrower_id, who)
@@ -67,9 +69,11 @@ def erase(
     if not result.found:
         err.print(f"[red]no borrower {borrower_id}[/red]")
         raise typer.Exit(1)
+    evidence = erase_files(get_settings().data_dir, borrower_id)
     out.print(
         f"borrower {borrower_id} erased by {who}: {result.cases} case(s), "
-        f"{result.texts} sealed text(s), {result.contacts} ledger row(s) scrubbed"
+        f"{result.texts} sealed text(s), {result.contacts} ledger row(s) scrubbed, "
+        f"{evidence} evidence file(s) deleted"
     )
 
 

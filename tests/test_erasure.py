@@ -29,6 +29,8 @@ from twilio.request_validator import RequestValidator
 from typer.testing import CliRunner
 
 from activities.db import Database, upgrade_database
+from activities.vault import files
+from activities.vault.store import Vault
 from api.app import create_app
 from audit.replay import replay_histories
 from audit.timeline import build_timeline, fetch_case_histories
@@ -220,14 +222,22 @@ async def test_erased_borrower_leaves_no_trace_and_the_record_stands(
             opened = await api.call("GET", "auditor", f"/v1/cases/{loan_id}")
             assert NAME in opened["notes"][0]["text"]  # readable while the key exists
 
+            # A photo from the door, kept sealed as the field screen keeps it.
+            vault = Vault.from_settings(database, settings)
+            photo = b"\xff\xd8\xff\xe0" + ADDRESS.encode()
+            _, kept = await files.seal_file(vault, settings.data_dir, borrower_id, photo, "jpg")
+            assert await files.open_file(vault, borrower_id, kept) == photo
+
             monkeypatch.setenv("COLLECTFLOW_ENV", "development")  # the CLI on a test server
             monkeypatch.setenv("COLLECTFLOW_DATABASE_URL", db_url)
+            monkeypatch.setenv("COLLECTFLOW_DATA_DIR", str(settings.data_dir))
             get_settings.cache_clear()
             status, output = await asyncio.to_thread(
                 _cli, "borrowers", "erase", borrower_id, "--actor", "dpo-1"
             )
             assert status == 0, output
             assert "1 case(s)" in output and NAME not in output
+            assert "1 evidence file(s) deleted" in output and not kept.exists()
 
             after = await api.call("GET", "auditor", f"/v1/cases/{loan_id}")
             assert [n["text"] for n in after["notes"]] == ["[erased]", "borrower wrote: [erased]"]

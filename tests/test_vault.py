@@ -7,12 +7,13 @@ import base64
 import hashlib
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlmodel import select
 
 from activities.db import Database
-from activities.vault import crypto, dnc, outgoing, texts
+from activities.vault import crypto, dnc, files, outgoing, texts
 from activities.vault.erase import erase_borrower
 from activities.vault.store import Vault
 from api import store
@@ -146,3 +147,29 @@ async def test_erasure_makes_texts_and_details_unreadable_and_is_recorded(
     [record] = [r for r in records if r.borrower_id == borrower_id]
     assert (record.actor, record.cases, record.texts) == ("dpo-1", 1, 1)
     assert not (await erase_borrower(vault, "B-nobody", "dpo-1")).found
+
+
+async def test_evidence_is_sealed_bound_to_its_borrower_and_erased(
+    database: Database, tmp_path: Path
+) -> None:
+    """A visit photo is kept sealed under the borrower's key, named by its plain SHA-256 in a
+    folder named by a hash (not the id); the same photo twice is one file; the file moved into
+    another borrower's folder does not open; erasure deletes it and its key."""
+    vault = vault_with(database, {"k1": _kek("k1")}, "k1")
+    borrower_id = await _stored(database, vault)
+    photo = b"\xff\xd8\xff\xe0" + "钱秘密的门牌".encode() + bytes(64)
+    sha, path = await files.seal_file(vault, tmp_path, borrower_id, photo, "jpg")
+    again, same_path = await files.seal_file(vault, tmp_path, borrower_id, photo, "jpg")
+    assert (again, same_path) == (sha, path) and sha == hashlib.sha256(photo).hexdigest()
+    assert borrower_id not in str(path) and photo[4:20] not in path.read_bytes()
+    assert await files.open_file(vault, borrower_id, path) == photo
+    other = await _stored(database, vault)
+    moved = files.sealed_path(tmp_path, other, sha, "jpg")
+    moved.parent.mkdir(parents=True)
+    moved.write_bytes(path.read_bytes())
+    with pytest.raises(crypto.VaultError):
+        await files.open_file(vault, other, moved)
+    await erase_borrower(vault, borrower_id, "dpo-1")
+    assert await files.open_file(vault, borrower_id, path) is None  # no key: unreadable
+    assert files.erase_files(tmp_path, borrower_id) == 1
+    assert not path.exists() and files.erase_files(tmp_path, borrower_id) == 0

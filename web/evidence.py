@@ -1,21 +1,21 @@
-"""Evidence from a visit (a photo or a voice recording), stored by its content.
+"""Evidence from a visit (a photo or a voice recording), stored by its content, sealed.
 
-The file's SHA-256 is its name (``<data_dir>/evidence/ab/abcd….jpg``), so the same photo sent
-twice is one file, and the hash recorded on the case (a note through the ``notes`` update, as
-the API adds one) proves which bytes were shown. The type is judged by the file's first bytes,
-not by the name or the browser's claim; anything else, or anything too large, is a 4xx with a
-sentence.
+The file's SHA-256 is its name, so the same photo sent twice is one file, and the hash recorded
+on the case (a note through the ``notes`` update, as the API adds one) proves which bytes were
+shown. The bytes are sealed under the borrower's key (``activities/vault/files.py``): erasure
+makes them unreadable. The type is judged by the file's first bytes, not by the name or the
+browser's claim; anything else, or anything too large, is a 4xx with a sentence.
 """
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from starlette.datastructures import UploadFile
+
+from activities.vault import files
+from activities.vault.store import Vault
 
 MAX_BYTES = 8 * 1024 * 1024  # a phone photo or a few minutes of compressed audio
 CHUNK = 64 * 1024
@@ -61,16 +61,22 @@ def sniff(head: bytes) -> tuple[str, str, str] | None:
     return None
 
 
-async def store(upload: UploadFile, data_dir: Path) -> Stored:
-    """Read the upload (at most MAX_BYTES), check its type, write it under its hash."""
-    digest = hashlib.sha256()
+@dataclass(frozen=True)
+class Upload:
+    data: bytes
+    kind: str
+    media_type: str
+    ext: str
+
+
+async def read_upload(upload: UploadFile) -> Upload:
+    """Read the upload (at most MAX_BYTES) and judge its type: nothing is kept yet."""
     parts: list[bytes] = []
     size = 0
     while chunk := await upload.read(CHUNK):
         size += len(chunk)
         if size > MAX_BYTES:
             raise EvidenceError(413, "today.evidence_big", mb=str(MAX_BYTES // (1024 * 1024)))
-        digest.update(chunk)
         parts.append(chunk)
     if size == 0:
         raise EvidenceError(422, "today.evidence_empty")
@@ -78,22 +84,13 @@ async def store(upload: UploadFile, data_dir: Path) -> Stored:
     found = sniff(data[:16])
     if found is None:
         raise EvidenceError(415, "today.evidence_type")
-    kind, media_type, ext = found
-    sha = digest.hexdigest()
-    folder = data_dir / "evidence" / sha[:2]
-    path = folder / f"{sha}.{ext}"
-    await asyncio.to_thread(_write_once, folder, path, data)
-    return Stored(sha, size, kind, media_type, path)
+    return Upload(data, *found)
 
 
-def _write_once(folder: Path, path: Path, data: bytes) -> None:
-    """Write under a temporary name, then rename: a reader never sees half a file."""
-    folder.mkdir(parents=True, exist_ok=True)
-    if path.exists():  # content-addressed: an existing file already holds these bytes
-        return
-    temporary = folder / f".{path.name}.{os.getpid()}.part"
-    temporary.write_bytes(data)
-    temporary.replace(path)
+async def keep(upload: Upload, data_dir: Path, vault: Vault, borrower_id: str) -> Stored:
+    """Seal the upload under the borrower's key, named by its plain SHA-256."""
+    sha, path = await files.seal_file(vault, data_dir, borrower_id, upload.data, upload.ext)
+    return Stored(sha, len(upload.data), upload.kind, upload.media_type, path)
 
 
 def evidence_note(stored: Stored, visit_no: int | None) -> str:

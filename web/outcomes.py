@@ -5,7 +5,8 @@ outcome queued offline keeps its own. It travels twice: as the Temporal update i
 forms it from an ``Idempotency-Key``: ``visit_outcome:<ref>``), which makes a resend within the
 case's run a no-op, and as a marker in the notes the case keeps (``[ref:…]``) — visit notes,
 negotiation notes, case notes — which survive continue-as-new, so a resend after the case moved
-to a new run is recognised from its state and skipped.
+to a new run is recognised from its state and skipped. What the collector wrote is sealed under
+the borrower's key (DESIGN §10): the case holds ``text:<id> [ref:…]``, the marker in clear.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from api.auth import Action, allowed
 from api.case_ops import read_case, run_update
 from api.deps import AppState
 from api.errors import ApiError
+from api.vaulting import sealed_for_case
 from models import case as c
 from models.common import Actor, Stage, case_id_for
 
@@ -85,6 +87,16 @@ async def _update(
     )
 
 
+async def _sealed(state: AppState, loan_id: str, text: str, kind: str) -> str:
+    """The collector's words sealed, as a reference (unchanged without a database)."""
+    if not text:
+        return ""
+    sealed = await sealed_for_case(
+        state.database, state.settings, case_id_for(loan_id), c.NoteInput(text=text), kind
+    )
+    return sealed.text
+
+
 async def record_outcome(
     state: AppState, client: Client, loan_id: str, actor: Actor, outcome: Outcome
 ) -> tuple[c.CaseView, bool]:
@@ -102,14 +114,16 @@ async def record_outcome(
         checked = (
             f"checked in {outcome.checked_in_at.isoformat()}; " if outcome.checked_in_at else ""
         )
-        notes = f"{checked}{outcome.notes} {tag}".strip()
+        written = await _sealed(state, loan_id, outcome.notes, "visit_outcome")
+        notes = f"{checked}{written} {tag}".strip()
         inp = c.RecordVisitInput(actor=actor, outcome=outcome.outcome, notes=notes[-4000:])
         view = await _update(
             state, client, loan_id, Action.VISIT_OUTCOME, c.UPDATE_RECORD_VISIT, inp, outcome.ref
         )
     if outcome.negotiation is not None and "negotiation" not in done:
         refuse(actor, Action.NEGOTIATION)
-        text = f"{outcome.negotiation.notes} {tag}".strip()[-4000:]
+        written = await _sealed(state, loan_id, outcome.negotiation.notes, "negotiation")
+        text = f"{written} {tag}".strip()[-4000:]
         inp_n = outcome.negotiation.model_copy(update={"actor": actor, "notes": text})
         view = await _update(
             state, client, loan_id, Action.NEGOTIATION, c.UPDATE_NEGOTIATION, inp_n, outcome.ref

@@ -40,6 +40,9 @@ async def test_refused_uploads_say_why(site: Site, open_page: OpenPage) -> None:
         assert page_answer.status_code == 415 and "Only photos" in page_answer.text
         no_token = await send(b"\xff\xd8\xff" + bytes(10), token="forged")
         assert no_token.status_code == 403
+        # A real photo for a case not on record: no borrower's key to seal it under.
+        unknown = await send(b"\xff\xd8\xff" + bytes(10))
+        assert unknown.status_code == 404 and "not on record" in unknown.json()["sentence"]
     assert not (site.settings.data_dir / "evidence").exists()  # nothing refused was kept
     operator = await site.person(Role.OPERATOR)  # no agent record: not a field collector
     cookies, csrf = await _session(site, open_page, operator)

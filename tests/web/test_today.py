@@ -6,13 +6,20 @@ import hashlib
 
 from temporalio.testing import WorkflowEnvironment
 
+from activities.vault import files
+from activities.vault.store import Vault
 from api.case_ops import read_case
+from api.vaulting import borrower_of_case, opened_model
+from audit.timeline import fetch_case_histories
 from models.common import case_id_for
 from tests import factories
+from tests.pii_search import history_text
 from tests.web.conftest import LiveSite, OpenPage, log_in, screenshot
 from tests.web.fieldwork import book, collector_in, soon, until_begun
 from tests.web.test_login import MAX_PAGE_BYTES, weigh
 
+# What a collector may write at the door: it names a neighbour (sealed, never in Temporal).
+DOOR_NOTES = "Neighbour Wang Fangxiu says he works nights at the depot"
 # The smallest file that opens as a JPEG's header; the server judges the type by these bytes.
 PHOTO = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + bytes(200)
 
@@ -58,6 +65,7 @@ async def test_collector_records_met_with_a_plan_and_a_photo(
     # so the page keeps installments of at most 300: 6 (255.08) to 10; 5 (306.10) is hidden.
     assert offered == [str(n) for n in range(6, 11)], offered
     await card.locator("select[name=plan]").select_option("6")
+    await card.locator("textarea[name=notes]").fill(DOOR_NOTES)
     await screenshot(page, "today-outcome-phone-en")
     await card.locator("form.outcome button[type=submit]").click()
     await page.wait_for_selector(f"#visit-{first_loan} .tag.sent", timeout=20_000)
@@ -77,8 +85,21 @@ async def test_collector_records_met_with_a_plan_and_a_photo(
     assert f"sha256 {hashlib.sha256(PHOTO).hexdigest()}" in texts
     assert "checked in at the borrower's address" in texts
     assert view.visits[-1].recorded_by is not None and view.visits[-1].recorded_by.id == me
-    stored = live_site.settings.data_dir / "evidence"
-    assert [p.read_bytes() for p in stored.rglob("*.jpg")] == [PHOTO]
+    # The photo is kept sealed under the borrower's key; it opens to the bytes shown.
+    borrower_id = await borrower_of_case(live_site.database, case_id_for(first_loan))
+    assert borrower_id is not None
+    vault = Vault.from_settings(live_site.database, live_site.settings)
+    kept = list(files.borrower_folder(live_site.settings.data_dir, borrower_id).glob("*.sealed"))
+    assert len(kept) == 1 and PHOTO not in kept[0].read_bytes()
+    assert await files.open_file(vault, borrower_id, kept[0]) == PHOTO
+    # What the collector wrote is sealed too: the history holds a reference, the reader the words.
+    assert "text:" in view.visits[-1].notes and "Wang" not in view.visits[-1].notes
+    assert "text:" in view.negotiations[0].details["notes"]
+    histories = await fetch_case_histories(client, case_id_for(first_loan))
+    assert histories and not any("Wang Fangxiu" in history_text(h) for h in histories)
+    opened = await opened_model(vault, view)
+    assert DOOR_NOTES in opened.visits[-1].notes
+    assert DOOR_NOTES in opened.negotiations[0].details["notes"]
     assert guard.outside == []
 
 

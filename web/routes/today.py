@@ -20,7 +20,8 @@ from activities.vault.store import Vault
 from api.deps import AppState
 from api.errors import ApiError
 from api.strategies import StrategyError
-from models.common import Role
+from api.vaulting import borrower_of_case
+from models.common import Role, case_id_for
 from web import evidence, fieldday, outcomes, plans
 from web.accounts import SessionUser
 from web.i18n import Translator
@@ -197,9 +198,17 @@ async def _evidence(request: Request, found: SessionUser, loan_id: str) -> Respo
     if upload is None or isinstance(upload, str):
         return _answer(request, found, loan_id, 422, "today.evidence_empty")
     try:
-        stored = await evidence.store(upload, web_state(request).settings.data_dir)
+        checked = await evidence.read_upload(upload)
     except evidence.EvidenceError as err:
         return _answer(request, found, loan_id, err.status, err.key, params=err.params)
+    site = web_state(request)
+    borrower_id = None
+    if site.database is not None:
+        borrower_id = await borrower_of_case(site.database, case_id_for(loan_id))
+    if site.database is None or borrower_id is None:
+        return _answer(request, found, loan_id, 404, "today.evidence_no_case")
+    vault = Vault.from_settings(site.database, site.settings)
+    stored = await evidence.keep(checked, site.settings.data_dir, vault, borrower_id)
     ref = f"ev-{stored.sha256[:32]}-{loan_id}"[:64].replace(".", "-").replace("_", "-")
     state = _api(request)
     try:
