@@ -19,6 +19,7 @@ from rich.table import Table
 from temporalio.client import Client, WorkflowHistory
 
 from activities.db import Database
+from api.vaulting import opened_entries, vault_for
 from audit import replay as rp
 from audit.export import MANIFEST, Manifest, export_case
 from audit.heads import ExportRefused, export_key, record_head, recorded_heads
@@ -82,13 +83,38 @@ def _table(loan_id: str, entries: list[TimelineEntry]) -> Table:
     return table
 
 
+async def _opened(entries: list[TimelineEntry]) -> list[TimelineEntry]:
+    """Sealed texts (``text:<id>``) opened from the app database while the borrower's key
+    exists; ``[erased]`` after erasure."""
+    settings = get_settings()
+    database = Database(settings.database_url)
+    try:
+        return await opened_entries(vault_for(database, settings), entries)
+    finally:
+        await database.dispose()
+
+
+async def _readable_case(loan_id: str, refs: bool) -> list[TimelineEntry]:
+    _, entries = await _case(loan_id)
+    return entries if refs else await _opened(entries)
+
+
 @app.command()
 def timeline(
     loan_id: LoanId,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    refs: Annotated[
+        bool,
+        typer.Option(
+            "--refs",
+            help="Show sealed texts as the references Temporal holds (text:<id>) instead of "
+            "opening them from the app database.",
+        ),
+    ] = False,
 ) -> None:
-    """The case's timeline across all its runs, from its Temporal history."""
-    _, entries = _run(_case(loan_id))
+    """The case's timeline across all its runs, from its Temporal history; notes and other
+    sealed texts opened from the app database (COLLECTFLOW_DATABASE_URL)."""
+    entries = _run(_readable_case(loan_id, refs))
     if as_json:
         print(
             json.dumps([e.model_dump(mode="json") for e in entries], ensure_ascii=False, indent=2)

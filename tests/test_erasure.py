@@ -251,6 +251,13 @@ async def test_erased_borrower_leaves_no_trace_and_the_record_stands(
     for name, value in TEST_KEYRING_ENV.items():
         monkeypatch.setenv(name, value)
     get_settings.cache_clear()
+    # The auditor's CLI timeline opens sealed notes from the app database: erased now.
+    monkeypatch.setenv("COLLECTFLOW_DATABASE_URL", db_url)
+    get_settings.cache_clear()
+    status, shown = await asyncio.to_thread(_cli, "audit", "timeline", loan_id, "--json")
+    assert status == 0 and "[erased]" in shown and "text:" not in shown, shown
+    status, refs = await asyncio.to_thread(_cli, "audit", "timeline", loan_id, "--json", "--refs")
+    assert status == 0 and "text:" in refs and "[erased]" not in refs, refs
     bundle = tmp_path / "export"
     status, output = await asyncio.to_thread(_cli, "audit", "export", loan_id, "--out", str(bundle))
     get_settings.cache_clear()
