@@ -10,7 +10,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
-from fastapi.openapi.models import Example
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -22,6 +21,7 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
+from api.schema_examples import EXAMPLES, examples_of, first_example
 from api.strategies import NAME_PATTERN
 from audit.export import Manifest
 from audit.signing import Signature
@@ -29,129 +29,8 @@ from audit.timeline import TimelineEntry
 from models import case as c
 from models.common import SYSTEM_ACTOR, Actor, Borrower, Loan, Stage, validate_e164
 
-# ---------------------------------------------------------------- examples
-
-BORROWER_EXAMPLE: dict[str, Any] = {
-    "id": "B-77",
-    "name": "王芳",
-    "phone": "+8613800138000",
-    "timezone": "Asia/Shanghai",
-    "locale": "zh-CN",
-    "region": "hz-west",
-    "address": "杭州市西湖区文三路 1 号",
-    "consent": {"sms": True, "call": True},
-}
-OVERDUE_EXAMPLE: dict[str, Any] = {
-    "loan_id": "L-1001",
-    "currency": "CNY",
-    "amount_overdue": "1530.50",
-    "outstanding_balance": "9800.00",
-    "due_date": "2026-11-20",
-    "strategy": "default",
-    "borrower": BORROWER_EXAMPLE,
-}
-
-# Named request examples per body: /docs shows them, and the tests send the first of each.
-EXAMPLES: dict[str, dict[str, Example]] = {
-    "overdue_event": {
-        "new_loan": Example(summary="A loan falls overdue", value=OVERDUE_EXAMPLE),
-        "champion_challenger": Example(
-            summary="No strategy: champion/challenger by loan id",
-            value={k: v for k, v in OVERDUE_EXAMPLE.items() if k != "strategy"},
-        ),
-    },
-    "payment": {
-        "partial": Example(
-            summary="A partial payment",
-            value={
-                "payment_ref": "P-9",
-                "amount": "500.00",
-                "paid_at": "2026-11-30T10:00:00+08:00",
-            },
-        )
-    },
-    "schedule_visit": {
-        "confirm": Example(
-            summary="Confirm the visit with two collectors",
-            value={"at": "2026-12-10T10:00:00+08:00", "collectors": ["A-1", "A-2"]},
-        )
-    },
-    "visit_outcome": {
-        "met": Example(
-            summary="Met the borrower",
-            value={"outcome": "met", "notes": "Borrower lost her job in October; calm talk."},
-        ),
-        "not_home": Example(summary="Nobody at home", value={"outcome": "not_home"}),
-    },
-    "negotiation": {
-        "plan": Example(
-            summary="An installment plan",
-            value={
-                "reason": "unemployment",
-                "monthly_income": "3000.00",
-                "essential_expenses": "2200.00",
-                "result": "installment_plan",
-                "plan": {"count": 3, "frequency_days": 30, "first_due_in_days": 7},
-            },
-        ),
-        "promise": Example(
-            summary="A promise to pay",
-            value={
-                "reason": "forgot",
-                "result": "promise",
-                "promise": {"amount": "1530.50", "due_in_days": 5},
-            },
-        ),
-        "grace": Example(
-            summary="A hardship grace period",
-            value={"reason": "illness", "result": "hardship_grace", "grace_days": 14},
-        ),
-    },
-    "hardship": {
-        "pause": Example(summary="Pause for 14 days", value={"days": 14, "reason": "in hospital"})
-    },
-    "dispute": {
-        "open": Example(
-            summary="The borrower disputes the amount",
-            value={"action": "open", "reason": "says the last installment was paid in cash"},
-        ),
-        "resolve": Example(
-            summary="Dispute rejected after review",
-            value={"action": "resolve", "resolution": "rejected", "reason": "no cash receipt"},
-        ),
-    },
-    "note": {
-        "note": Example(summary="A note", value={"text": "Borrower asked for a call after 18:00."})
-    },
-    "cease_contact": {
-        "request": Example(
-            summary="The borrower asked us to stop contacting her",
-            value={"reason": "written request received 2026-11-29"},
-        )
-    },
-    "escalation": {
-        "settlement": Example(
-            summary="Offer a settlement",
-            value={"decision": "settlement", "settlement_amount": "1200.00"},
-        ),
-        "legal": Example(summary="Approve legal action", value={"decision": "legal"}),
-    },
-    "close": {
-        "deceased": Example(
-            summary="Close: borrower deceased",
-            value={"reason": "deceased", "notes": "death certificate received"},
-        )
-    },
-}
-
-
-def first_example(name: str) -> dict[str, Any]:
-    example = next(iter(EXAMPLES[name].values()))
-    return dict(example.get("value") or {})
-
-
-def _schema_examples(name: str) -> dict[str, Any]:
-    return {"examples": [e.get("value") for e in EXAMPLES[name].values()]}
+# The examples shown at /docs are ``api.schema_examples``'s; routes import them from here too.
+__all__ = ["EXAMPLES", "first_example"]
 
 
 # ---------------------------------------------------------------- requests
@@ -170,7 +49,7 @@ class OverdueEvent(Loan):
     """The loan system's overdue event (DESIGN §6): the loan, its borrower, and optionally
     the strategy to use (otherwise champion/challenger by a stable hash of the loan id)."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra=_schema_examples("overdue_event"))
+    model_config = ConfigDict(extra="forbid", json_schema_extra=examples_of("overdue_event"))
 
     borrower: BorrowerIn
     strategy: str | None = Field(default=None, pattern=NAME_PATTERN)
@@ -198,43 +77,43 @@ class _ActionBody(BaseModel):
 
 
 class PaymentBody(_ActionBody, c.PaymentInput):
-    model_config = ConfigDict(json_schema_extra=_schema_examples("payment"))
+    model_config = ConfigDict(json_schema_extra=examples_of("payment"))
 
 
 class ScheduleVisitBody(_ActionBody, c.ScheduleVisitInput):
-    model_config = ConfigDict(json_schema_extra=_schema_examples("schedule_visit"))
+    model_config = ConfigDict(json_schema_extra=examples_of("schedule_visit"))
 
 
 class VisitOutcomeBody(_ActionBody, c.RecordVisitInput):
-    model_config = ConfigDict(json_schema_extra=_schema_examples("visit_outcome"))
+    model_config = ConfigDict(json_schema_extra=examples_of("visit_outcome"))
 
 
 class NegotiationBody(_ActionBody, c.NegotiationInput):
-    model_config = ConfigDict(json_schema_extra=_schema_examples("negotiation"))
+    model_config = ConfigDict(json_schema_extra=examples_of("negotiation"))
 
 
 class HardshipBody(_ActionBody, c.HardshipInput):
-    model_config = ConfigDict(json_schema_extra=_schema_examples("hardship"))
+    model_config = ConfigDict(json_schema_extra=examples_of("hardship"))
 
 
 class DisputeBody(_ActionBody, c.DisputeInput):
-    model_config = ConfigDict(json_schema_extra=_schema_examples("dispute"))
+    model_config = ConfigDict(json_schema_extra=examples_of("dispute"))
 
 
 class NoteBody(_ActionBody, c.NoteInput):
-    model_config = ConfigDict(json_schema_extra=_schema_examples("note"))
+    model_config = ConfigDict(json_schema_extra=examples_of("note"))
 
 
 class CeaseContactBody(_ActionBody, c.CeaseContactInput):
-    model_config = ConfigDict(json_schema_extra=_schema_examples("cease_contact"))
+    model_config = ConfigDict(json_schema_extra=examples_of("cease_contact"))
 
 
 class EscalationBody(_ActionBody, c.EscalationInput):
-    model_config = ConfigDict(json_schema_extra=_schema_examples("escalation"))
+    model_config = ConfigDict(json_schema_extra=examples_of("escalation"))
 
 
 class CloseBody(_ActionBody, c.CloseInput):
-    model_config = ConfigDict(json_schema_extra=_schema_examples("close"))
+    model_config = ConfigDict(json_schema_extra=examples_of("close"))
 
 
 InputT = TypeVar("InputT", bound=c.ActorAction)
