@@ -132,6 +132,7 @@ class CaseActivities:
         """Built on first use: a worker that never sends does not need the vault's keys."""
         if self._vault is None:
             self._vault = Vault.from_settings(self.db, self.settings)
+            self.ledger.vault = self._vault  # opens sealed recipients for the sweep
         return self._vault
 
     @activity.defn(name=act.SEND_SMS)
@@ -221,14 +222,17 @@ class CaseActivities:
         logger = log.bind(key=key, case_id=case_id, channel=channel.value, to=mask_phone(to))
         claimed_at = utc_now()
         stored, digest = out.stored(text, key)
+        to_stored, to_sealed = out.stored_to(key)
         claim = await self.ledger.claim(
-            key=key, case_id=case_id, channel=channel, to=to, body=stored, body_sha256=digest
-        )
+            key=key, case_id=case_id, channel=channel, to=to_stored, body=stored,
+            body_sha256=digest, to_sealed=to_sealed,
+            borrower_id=out.borrower_id if to_sealed else None,
+        )  # fmt: skip
         if claim.previous is not None:
             return _replay(claim.previous, logger)
         if claim.pending is not None:
-            # The row's body is sealed: reconcile with the text in hand.
-            pending = dataclasses.replace(claim.pending, body=text, body_sha256=None)
+            # The row's body and number are sealed: reconcile with the text and number in hand.
+            pending = dataclasses.replace(claim.pending, body=text, body_sha256=None, to=to)
             attempt_id = await self._reconcile_pending(pending, logger)
             if isinstance(attempt_id, act.ContactResult):
                 return attempt_id

@@ -9,6 +9,7 @@ as ``pending`` and is reconciled against Twilio's own record first (``activities
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from dataclasses import dataclass
@@ -17,9 +18,12 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from activities.db import Database
 from activities.sql import insert_for, table_of
+from activities.vault.outgoing import open_ledger_to
+from activities.vault.store import Vault
 from models.common import Channel
 from models.tables import AttemptStatus, ContactAttempt, utc_now
 
@@ -120,8 +124,9 @@ PENDING_STATUSES = (AttemptStatus.RECORDED, AttemptStatus.UNKNOWN)
 class ContactLedger:
     """Every statement on ``contact_attempts``; each method is one short transaction."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, vault: Vault | None = None) -> None:
         self.db = db
+        self.vault = vault  # opens the sealed recipient of a stale row (``stale_pending``)
 
     async def claim(
         self,
@@ -132,9 +137,12 @@ class ContactLedger:
         to: str,
         body: str,
         body_sha256: str | None = None,
+        to_sealed: str | None = None,
+        borrower_id: str | None = None,
     ) -> Claim:
         """Insert the ``recorded`` row, or return the earlier attempt for this key (``pending``
-        when it is still ``recorded`` or ``unknown``). ``body`` sealed: give its text's hash."""
+        when it is still ``recorded`` or ``unknown``). ``body`` sealed: give its text's hash;
+        the number sealed: ``to`` empty, ``to_sealed`` and the ``borrower_id`` whose key it is."""
         now = utc_now()
         contact_attempts = table_of(ContactAttempt)
         insert = (
@@ -144,6 +152,8 @@ class ContactLedger:
                 case_id=case_id,
                 channel=channel.value,
                 to_number=to,
+                to_sealed=to_sealed,
+                borrower_id=borrower_id,
                 body=body,
                 status=AttemptStatus.RECORDED.value,
                 body_sha256=body_sha256,
@@ -222,8 +232,21 @@ class ContactLedger:
             .limit(limit)
         )
         async with self.db.session() as session:
-            rows = (await session.exec(statement)).all()
-        return [_pending(row) for row in rows if row.id is not None]
+            rows = [row for row in (await session.exec(statement)).all() if row.id is not None]
+            return [await self._with_number(session, _pending(row), row) for row in rows]
+
+    async def _with_number(
+        self, session: AsyncSession, pending: Pending, row: ContactAttempt
+    ) -> Pending:
+        """The sealed recipient opened (empty once the borrower is erased: nothing matches)."""
+        if self.vault is None or row.to_sealed is None or row.borrower_id is None:
+            return pending
+        dek = await self.vault.data_key(session, row.borrower_id, create=False)
+        if dek is None:
+            return pending
+        return dataclasses.replace(
+            pending, to=open_ledger_to(dek, row.to_sealed, row.idempotency_key)
+        )
 
     async def held_sids(self, sids: list[str]) -> set[str]:
         """Which of these provider sids some ledger row already holds."""

@@ -228,7 +228,11 @@ class ContactAttempt(SQLModel, table=True):
     idempotency_key: str = Field(unique=True, max_length=200)  # {workflow_id}/{step}
     case_id: str = Field(index=True, max_length=80)
     channel: Channel = Field(sa_type=enum_type(Channel))
+    # Empty since the vault: the number is sealed under the borrower's key in ``to_sealed``
+    # (``borrower_id`` opens it); rows written before keep it here in clear.
     to_number: str = Field(max_length=16)
+    to_sealed: str | None = None
+    borrower_id: str | None = Field(default=None, max_length=64)
     body: str
     # Since the vault ``body`` is sealed under the borrower's key; reconciliation compares this.
     body_sha256: str | None = Field(default=None, max_length=64)

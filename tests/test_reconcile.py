@@ -65,10 +65,13 @@ class CrashAfterRecording(ContactLedger):
         to: str,
         body: str,
         body_sha256: str | None = None,
+        to_sealed: str | None = None,
+        borrower_id: str | None = None,
     ) -> Claim:
         claim = await super().claim(
-            key=key, case_id=case_id, channel=channel, to=to, body=body, body_sha256=body_sha256
-        )
+            key=key, case_id=case_id, channel=channel, to=to, body=body,
+            body_sha256=body_sha256, to_sealed=to_sealed, borrower_id=borrower_id,
+        )  # fmt: skip
         if not self.crashed:
             self.crashed = True
             raise RuntimeError("worker killed after recording the attempt")

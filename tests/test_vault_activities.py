@@ -7,6 +7,7 @@ SQL."""
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 from decimal import Decimal
 
 import httpx
@@ -16,16 +17,19 @@ from temporalio.exceptions import ApplicationError
 
 from activities.case_activities import CaseActivities
 from activities.db import Database
+from activities.reconcile import sweep
 from activities.vault import dnc
-from activities.vault.outgoing import open_ledger_body
+from activities.vault.erase import erase_borrower
+from activities.vault.outgoing import open_ledger_body, open_ledger_to
 from api import vaulting
 from models import activities as act
 from models import case as c
 from models import tables as t
 from models.common import Actor, Channel, Role, case_id_for
+from models.tables import utc_now
 from tests import factories
 from tests import test_activities as base
-from tests.test_activities import PHONE, outbox, run, seed_case
+from tests.test_activities import PHONE, CrashAfterProviderCall, outbox, run, seed_case
 
 # The activities, sandbox and webhook receiver of test_activities (pytest finds them by name).
 hooks = base.hooks
@@ -79,9 +83,43 @@ async def test_send_resolves_the_vault_seals_the_ledger_and_returns_the_hash(
     assert NAME not in row.body and row.body_sha256 == result.text_sha256
     assert dek is not None
     assert open_ledger_body(dek, row.body, row.idempotency_key) == message["body"]
+    # The number is sealed too: the row holds no phone in clear.
+    assert row.to_number == "" and row.to_sealed and PHONE not in row.to_sealed
+    assert row.borrower_id == inp.borrower.id
+    assert open_ledger_to(dek, row.to_sealed, row.idempotency_key) == PHONE
     again = await run(acts.send_sms, _sms(inp, case_id))  # a retry: answered from the ledger
     assert (again.provider_sid, again.text_sha256) == (result.provider_sid, result.text_sha256)
     assert len((await outbox(control))["messages"]) == 1
+
+
+async def test_the_sweep_opens_a_sealed_number_to_reconcile(
+    acts: CaseActivities, database: Database, control: httpx.AsyncClient
+) -> None:
+    """A vaulted send killed after Twilio accepted it, abandoned by its case: the sweep opens
+    the sealed number, finds the message in Twilio's list by it and records the sid; after
+    erasure the number is gone from the row as well."""
+    inp, case_id = await _vaulted_case(acts, database)
+    vault = acts.vault  # built first: the crashing ledger gets it as the real one does
+    acts.ledger = CrashAfterProviderCall(database, vault)
+    with pytest.raises(RuntimeError, match="worker killed"):
+        await run(acts.send_sms, _sms(inp, case_id))
+    [message] = (await outbox(control))["messages"]
+    later = utc_now() + timedelta(minutes=5)
+    tally = await sweep(acts.messenger, acts.ledger, later, 0.0, quiet_seconds=60)
+    assert tally["sent"] == 1, tally
+    async with database.session() as session:
+        [row] = (
+            await session.exec(select(t.ContactAttempt).where(t.ContactAttempt.case_id == case_id))
+        ).all()
+    assert (row.status, row.provider_sid, row.to_number) == (
+        t.AttemptStatus.SENT,
+        message["sid"],
+        "",
+    )
+    await erase_borrower(vault, inp.borrower.id, "dpo-1")
+    async with database.session() as session:
+        erased = await session.get(t.ContactAttempt, row.id, populate_existing=True)
+    assert erased is not None and erased.to_sealed is None and erased.to_number == ""
 
 
 async def test_a_registered_number_is_not_contacted(

@@ -102,6 +102,7 @@ async def sweep_forever(activities: CaseActivities, settings: Settings) -> None:
     while True:
         await asyncio.sleep(settings.contact_sweep_every_seconds)
         try:
+            activities.ledger.vault = activities.vault  # opens the sealed recipients
             tally = await sweep(
                 activities.messenger,
                 activities.ledger,

@@ -84,7 +84,7 @@ async def _scrub_cases(session: AsyncSession, case_ids: list[str]) -> int:
     scrubbed = await session.exec(
         sa.update(attempts)
         .where(attempts.c.case_id.in_(case_ids))
-        .values(to_number="", body=ERASED)
+        .values(to_number="", to_sealed=None, body=ERASED)
     )
     outbox = (
         await session.exec(select(t.LegalOutbox).where(col(t.LegalOutbox.case_id).in_(case_ids)))

@@ -30,6 +30,12 @@ class Outgoing:
             return sent, None
         return crypto.seal(self.dek, sent, f"ledger:{key}"), crypto.sha256_hex(sent)
 
+    def stored_to(self, key: str) -> tuple[str, str | None]:
+        """The ledger's recipient: ("", the number sealed), or (the number, None) as before."""
+        if self.dek is None:
+            return self.to, None
+        return "", crypto.seal(self.dek, self.to, f"ledger-to:{key}")
+
 
 @dataclass(frozen=True)
 class Blocked:
@@ -56,3 +62,7 @@ async def prepare(
 
 def open_ledger_body(dek: bytes, stored: str, key: str) -> str:
     return crypto.open_sealed(dek, stored, f"ledger:{key}")
+
+
+def open_ledger_to(dek: bytes, sealed: str, key: str) -> str:
+    return crypto.open_sealed(dek, sealed, f"ledger-to:{key}")
