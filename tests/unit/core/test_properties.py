@@ -13,7 +13,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
 
 from models import case as c
 from models.actions import ActionName as N
@@ -30,12 +30,13 @@ from tests.unit.core.helpers import (
     SYSTEM,
     new_case,
 )
+from tests.unit.core.property_invariants import CoreInvariants
 from workflows.core import affordability, compliance, localtime, stages, view
 from workflows.core import effects as fx
 from workflows.core.actions.registry import CASE_ACTIONS
 from workflows.core.refusal import Refusal
 from workflows.core.results import collectors_result
-from workflows.core.state import CONTACTS_KEPT, NOTES_KEPT, PAYMENTS_KEPT, Contact
+from workflows.core.state import Contact
 from workflows.core.timers import next_wait, on_timer
 
 settings.register_profile(
@@ -62,7 +63,7 @@ ATTEMPTED = compliance.ATTEMPTED
 SMS_RULES = ((1, 1, "sms day"), (3, 7, "sms 7 days"))
 
 
-class CoreMachine(RuleBasedStateMachine):
+class CoreMachine(CoreInvariants, RuleBasedStateMachine):
     @initialize(
         amount=st.sampled_from(["1000.00", "4321.09"]),
         head_start=st.sampled_from([0, 0, 12, 18, 19, 21, 30]),
@@ -343,65 +344,6 @@ class CoreMachine(RuleBasedStateMachine):
             )
             self.case.s.borrower_contacts.append(record)
             self.contacts[record.key] = record
-
-    # ------------------------------------------------------------------ invariants
-
-    @invariant()
-    def money_adds_up(self) -> None:
-        s = self.case.s
-        assert s.paid_total == sum(self.refs.values(), Decimal(0)), "a payment was lost"
-        assert s.balance == max(Decimal(0), s.amount_overdue - s.paid_total)
-        assert s.balance >= 0
-        if s.refund_due > 0:
-            assert s.paid_total > s.amount_overdue or s.stage is Stage.SETTLED
-        kept = {p.payment_ref for p in s.payments} | self.archived_refs
-        assert set(self.refs) <= kept, "a payment is neither on the case nor archived"
-
-    @invariant()
-    def terminal_is_terminal(self) -> None:
-        if self.was_terminal:
-            assert self.case.s.stage.terminal
-        self.was_terminal = self.case.s.stage.terminal
-
-    @invariant()
-    def commitments_numbered_once(self) -> None:
-        nos = [x.no for x in self.case.s.commitments]
-        assert len(nos) == len(set(nos))
-        for item in self.case.s.commitments:
-            identity = (item.kind, item.amount)
-            assert self.commitments.setdefault(item.no, identity) == identity
-
-    @invariant()
-    def no_visit_while_paused_or_ceased(self) -> None:
-        visit = self.case.current_visit()
-        if visit is not None and visit.scheduled_at is not None:
-            assert not self.case.s.dispute_open and not self.case.s.cease_contact
-            until = self.case.s.hardship_until
-            assert until is None or until <= self.now or visit.scheduled_at >= until
-
-    @invariant()
-    def bounded(self) -> None:
-        s = self.case.s
-        assert len(s.notes) <= NOTES_KEPT and len(s.payments) <= PAYMENTS_KEPT
-        assert len(s.contacts) <= CONTACTS_KEPT
-
-    @invariant()
-    def caps_hold(self) -> None:
-        rules, day = self.case.strategy.compliance, timedelta(days=1)
-        # Receipts are not collection: the gate lets them past the caps (DESIGN §5).
-        done = [r for r in self.contacts.values() if r.outcome in ATTEMPTED and not r.transactional]
-        sms = [r.at for r in done if r.channel is Channel.SMS]
-        calls = [r for r in done if r.channel is Channel.CALL]
-        for times, limit, days in (
-            (sms, rules.max_sms_day, 1),
-            (sms, rules.max_sms_7d, 7),
-            ([r.at for r in calls], rules.max_call_attempts_7d, 7),
-            ([r.at for r in calls if r.connected], rules.max_connected_calls_day, 1),
-            ([r.at for r in calls if not r.connected], rules.max_unanswered_calls_day, 1),
-        ):
-            for t in times:
-                within = [x for x in times if t - days * day < x <= t]
-                assert len(within) <= limit, (limit, days, sorted(within))
 
 
 TestCore = CoreMachine.TestCase
