@@ -25,6 +25,7 @@ from web.routes import (
     borrower,
     calls,
     cases,
+    exhibits,
     home,
     people,
     supervisor,
@@ -62,7 +63,8 @@ def install(app: FastAPI, settings: Settings, database: Database | None) -> None
     )
     app.mount("/static", VersionedStatic(directory=STATIC_DIR), name="static")
     app.include_router(docs_router(app))
-    for module in (auth, home, cases, calls, approvals, people, today, supervisor, audit, borrower):
+    routers = (auth, home, cases, exhibits, calls, approvals, people, today, supervisor, audit)
+    for module in (*routers, borrower):
         app.include_router(module.router)
     app.add_exception_handler(LoginRequired, _to_login)
     app.add_exception_handler(Forbidden, _forbidden)

@@ -40,9 +40,14 @@ PHRASES = {
 Show = Callable[[str], str]  # a captured group as the viewer should read it
 
 
+# The resend marker the field screen puts after what it records (web/outcomes.py): the case's
+# own bookkeeping, nothing a reader needs.
+_RESEND_MARKER = re.compile(r"\s*\[ref:[A-Za-z0-9-]{8,64}\]")
+
+
 def note_text(text: str) -> str:
     """The one place a note's text reaches a screen."""
-    return text
+    return _RESEND_MARKER.sub("", text)
 
 
 class Words:
@@ -118,7 +123,7 @@ class Words:
     def _action(self, entry: TimelineEntry) -> str:
         """An update or a signal: what was asked, by whom, with which fields."""
         fields = ", ".join(
-            f"{k}={note_text(v) if k == 'text' else v}"
+            f"{k}={note_text(v) if k in ('text', 'notes') else v}"
             for k, v in entry.details.items()
             if k not in HIDDEN_FIELDS and k != "decode_problem"
         )

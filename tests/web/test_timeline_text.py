@@ -151,3 +151,12 @@ def test_a_scoring_decision_and_an_offer_read_in_chinese() -> None:
         _words("zh-CN").summary(skipped)
         == "电话 reminder-1：未发送（处理方式「轻度提醒」只发短信）"
     )
+
+
+def test_a_notes_resend_marker_is_not_shown() -> None:
+    """The field screen's ``[ref:…]`` marker is bookkeeping: the reader sees the note alone."""
+    text = "evidence: photo image/jpeg, 220 bytes, sha256 ab12 [ref:ev-ab12-L-1]"
+    assert timeline_text.note_text(text) == "evidence: photo image/jpeg, 220 bytes, sha256 ab12"
+    assert (
+        timeline_text.note_text("checked in [ref:98b1d3da-511a-4177]; fine") == "checked in; fine"
+    )

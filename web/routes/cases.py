@@ -16,7 +16,7 @@ from api.deps import AppState
 from api.errors import ApiError
 from models.case import CloseReason
 from models.common import Role, case_id_for
-from web import casefile, claims
+from web import casefile, claims, exhibits
 from web.casefile import Detail
 from web.pages import language, render, web_state
 from web.session import Forbidden, Person, actor_of, check_csrf, person_with
@@ -124,6 +124,8 @@ async def _case_page(
         may_claim=casefile.may_write_notes(found.user.role) and not view.terminal,
         may_ask=allowed(found.user.role, Action.REQUEST_CHANGE) and not view.terminal,
         close_reasons=[r.value for r in CloseReason],
+        exhibits=exhibits.exhibits(view),
+        may_open_evidence=found.user.role in exhibits.OPENERS,
         new_ref=lambda: uuid.uuid4().hex,
         sent=sent or {},  # a refused form's values, to correct rather than retype
         may_release=held is not None
