@@ -76,9 +76,17 @@ def test_a_send_to_the_old_phone_after_the_change_is_a_violation() -> None:
 
 def test_a_reopened_case_that_sent_nothing_is_a_violation() -> None:
     script: Script = next(s for s in make_scripts(60, 3, "t") if s.kind == "reopen")
-    script.reopened, script.reopened_at = True, AT.timestamp() - 60
-    sent = checks.outbox_items({"messages": [message("SM1", to=script.phone)], "calls": []})
-    assert checks.reopened_contacted(sent, [script]).violations == 0
+    script.reopened, script.reopened_at = True, AT.timestamp() + 60  # noted after the send
+    case_id = f"case-{script.loan_id}"
+
+    def sent_with(key: str) -> list[checks.Sent]:
+        hook = f"http://127.0.0.1:8000/webhooks/twilio/status?case_id={case_id}&key={key}"
+        messages = [message("SM1", to=script.phone, callback=hook)]
+        return checks.outbox_items({"messages": messages, "calls": []})
+
+    # The new case's send counts by its key's generation, whatever the clocks say.
+    assert checks.reopened_contacted(sent_with(f"{case_id}/g2/thank-you"), [script]).violations == 0
+    assert checks.reopened_contacted(sent_with(f"{case_id}/g1/thank-you"), [script]).violations == 1
     assert checks.reopened_contacted([], [script]).violations == 1
 
 
