@@ -219,16 +219,8 @@ def _check(row: CsvRow, seen: _Seen) -> tuple[Loan, Borrower]:
     return loan, borrower
 
 
-_BORROWER_FIELDS = (
-    "name",
-    "phone",
-    "timezone",
-    "locale",
-    "region",
-    "address",
-    "consent_sms",
-    "consent_call",
-)
+# The borrower's columns after its id, in the file's order (derived: one list of columns).
+_BORROWER_FIELDS = COLUMNS[COLUMNS.index("name") :]
 
 
 def _differences(a: BorrowerKey, b: BorrowerKey) -> list[str]:
