@@ -9,6 +9,7 @@ browser's claim; anything else, or anything too large, is a 4xx with a sentence.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,6 +92,13 @@ async def keep(upload: Upload, data_dir: Path, vault: Vault, borrower_id: str) -
     """Seal the upload under the borrower's key, named by its plain SHA-256."""
     sha, path = await files.seal_file(vault, data_dir, borrower_id, upload.data, upload.ext)
     return Stored(sha, len(upload.data), upload.kind, upload.media_type, path)
+
+
+# What ``evidence_note`` writes, read back by the case page (web/exhibits.py).
+NOTE_PATTERN = re.compile(
+    r"evidence(?: from visit (?P<visit>\d+))?: (?P<kind>photo|audio) "
+    r"(?P<media>[a-z]+/[a-z0-9.+-]+), (?P<size>\d+) bytes, sha256 (?P<sha>[0-9a-f]{64})"
+)
 
 
 def evidence_note(stored: Stored, visit_no: int | None) -> str:

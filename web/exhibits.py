@@ -8,20 +8,15 @@ and after erasure there is nothing left to open.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from activities.vault import files
 from models import case as c
 from models.common import Role
+from web.evidence import NOTE_PATTERN
 
 OPENERS = frozenset({Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN})
-_NOTE = re.compile(
-    r"evidence(?: from visit (?P<visit>\d+))?: (?P<kind>photo|audio) "
-    r"(?P<media>[a-z]+/[a-z0-9.+-]+), (?P<size>\d+) bytes, sha256 (?P<sha>[0-9a-f]{64})"
-)
-SHA = re.compile(r"^[0-9a-f]{64}$")
 
 
 @dataclass(frozen=True)
@@ -38,7 +33,7 @@ def exhibits(view: c.CaseView) -> list[Exhibit]:
     """Each evidence note on the case, once per file, in the order they were added."""
     found: dict[str, Exhibit] = {}
     for note in view.notes:
-        match = _NOTE.search(note.text)
+        match = NOTE_PATTERN.search(note.text)
         if match is None or match["sha"] in found:
             continue
         visit = int(match["visit"]) if match["visit"] else None
