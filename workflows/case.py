@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
 
 UPDATES: dict[str, ActionSpec] = by_handler(Kind.UPDATE)
 SIGNALS: dict[str, ActionSpec] = by_handler(Kind.SIGNAL)
+_WAKES_PER_INSTANT = 8
 
 
 @workflow.defn(name="CollectionCase")
@@ -45,6 +46,12 @@ class CollectionCase:
         self.case, self._pending = entry.from_input(inp, workflow.info().workflow_id, now)
         self._events: list[act.CaseEvent] = []
         self._until: datetime | None = now  # the first task does what is due at once
+        # The loop's clock. It moves only when the loop wakes from a wait that a history event
+        # ends (a timer, an activity, a signal or update), never after a local activity: the
+        # SDK sets the time after one from its marker on replay, which need not be the time the
+        # first run saw (chaos seed 14, docs/incidents/2026-12-02-chaos-seed14.md).
+        self._now = now
+        self._woken_at: tuple[datetime, int] = (now, 0)
         self._timer: asyncio.Task[None] | None = None
         self._timer_at: Any = None
         self._indexed: tuple[Any, ...] = ()
@@ -59,18 +66,33 @@ class CollectionCase:
                 break
             if self._history_is_long():
                 await self._continue_as_new()
-            now = workflow.now()
-            if self._until is not None and self._until <= now:
-                await self._wake(now)
+            if self._due():
+                await self._wake(self._now)
                 continue
             self._aim()
             await workflow.wait_condition(lambda: bool(self._pending) or self._rang())
+            self._tick()
             if self._rang():
                 self._timer = self._timer_at = None
-                await self._wake(workflow.now())
+                await self._wake(self._now)
         await workflow.wait_condition(workflow.all_handlers_finished)
+        self._tick()
         await self._drain()
-        return view.case_view(self.case, workflow.now())
+        return view.case_view(self.case, self._now)
+
+    def _tick(self) -> None:
+        """Read the clock: only right after a wait that a history event ended."""
+        self._now = workflow.now()
+
+    def _due(self) -> bool:
+        """Is the next step due at the loop's clock? A few times per clock reading at most: the
+        core settles what is due at one instant, and a wait of a second bounds any loop."""
+        if self._until is None or self._until > self._now:
+            return False
+        at, times = self._woken_at
+        times = times + 1 if at == self._now else 1
+        self._woken_at = (self._now, times)
+        return times <= _WAKES_PER_INSTANT
 
     async def _wake(self, now: datetime) -> None:
         """Do what is due; before a contact, read the borrower's other loans (caps per borrower)."""
@@ -78,7 +100,7 @@ class CollectionCase:
             ask = entry.borrower_query(self.case, self.inp.borrower.id, now, channel)
             seen = await self._local(act.BORROWER_CONTACTS, ask, act.BorrowerContacts)
             entry.borrower_contacts(self.case, seen.contacts, now)
-        self._pending.extend(entry.on_timer(self.case, workflow.now()))
+        self._pending.extend(entry.on_timer(self.case, now))
 
     def _aim(self) -> None:
         """One timer per wait: re-armed only when the core aims it somewhere else."""
@@ -88,7 +110,7 @@ class CollectionCase:
             self._timer.cancel()
         self._timer_at, self._timer = self._until, None
         if self._until is not None:
-            delay = max(self._until - workflow.now(), timedelta(seconds=1))
+            delay = max(self._until - self._now, timedelta(seconds=1))
             self._timer = asyncio.create_task(workflow.sleep(delay))
 
     def _rang(self) -> bool:
@@ -102,6 +124,7 @@ class CollectionCase:
 
     async def _continue_as_new(self) -> None:
         await workflow.wait_condition(workflow.all_handlers_finished)
+        self._tick()
         await self._drain()
         carried = c.CarriedState.model_validate(self.case.s.model_dump(mode="json"))
         workflow.continue_as_new(self.inp.model_copy(update={"carried_state": carried}))
@@ -139,7 +162,7 @@ class CollectionCase:
         self._index()
         if self._events:
             events, self._events = self._events, []
-            proj = view.projection(self.case, self.inp.borrower.id, events, workflow.now())
+            proj = view.projection(self.case, self.inp.borrower.id, events, self._now)
             await self._local(act.SYNC_CASE, proj, act.SyncResult)
 
     async def _local(self, name: str, arg: Any, result_type: type | None = None) -> Any:
@@ -170,6 +193,7 @@ class CollectionCase:
         if not handle.done():
             handle.cancel()
         result = await self._contact_result(handle)
+        self._tick()
         workflow.logger.info(
             "contact %s %s: %s",
             contact.channel.value,
@@ -182,7 +206,7 @@ class CollectionCase:
                 self.case,
                 contact,
                 result.outcome,
-                workflow.now(),
+                self._now,
                 sid=result.provider_sid,
                 error_code=result.error_code,
                 reason=result.reason,
@@ -224,7 +248,7 @@ class CollectionCase:
         result = await self._local(act.ASSIGN_FIELD_AGENTS, arg, act.AssignAgentsResult)
         self._pending.extend(
             results.collectors_result(
-                self.case, effect.visit_no, result.agents, result.reason, workflow.now()
+                self.case, effect.visit_no, result.agents, result.reason, self._now
             )
         )
 
@@ -235,7 +259,7 @@ class CollectionCase:
             loan=self.inp.loan,
             borrower=self.inp.borrower,
             balance=s.balance,
-            days_past_due=clock.dpd(s, self.case.strategy, workflow.now()),
+            days_past_due=clock.dpd(s, self.case.strategy, self._now),
             approved_by=effect.approved_by,
         )
         result = await workflow.execute_activity(
@@ -245,12 +269,13 @@ class CollectionCase:
             start_to_close_timeout=timedelta(seconds=60),
             retry_policy=RECORD_RETRY,
         )
-        self._pending.extend(results.legal_result(self.case, result.reference, workflow.now()))
+        self._tick()
+        self._pending.extend(results.legal_result(self.case, result.reference, self._now))
 
     def _index(self) -> None:
         """Search attributes: set at start, upserted only when one of them changed."""
         s = self.case.s
-        dpd = clock.dpd(s, self.case.strategy, workflow.now())
+        dpd = clock.dpd(s, self.case.strategy, self._now)
         values = (s.stage.value, dpd, s.region, tuple(s.assigned_agents), float(s.balance))
         if not self.inp.search_attributes or values == self._indexed:
             return
