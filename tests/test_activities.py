@@ -26,14 +26,14 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
-from activities.case_activities import (
+from activities.case_activities import CaseActivities
+from activities.contacts import ContactLedger, mask_phone
+from activities.db import Database, upgrade_database
+from activities.exactly_once import (
     ERROR_PROVIDER_MISCONFIGURED,
     ERROR_PROVIDER_UNAVAILABLE,
     ERROR_PROVIDER_UNSETTLED,
-    CaseActivities,
 )
-from activities.contacts import ContactLedger, mask_phone
-from activities.db import Database, upgrade_database
 from activities.twilio_client import TwilioMessenger
 from models import activities as act
 from models import case as c

@@ -13,13 +13,13 @@ import httpx
 import pytest
 from temporalio.exceptions import ApplicationError
 
-from activities.case_activities import (
-    ERROR_PROVIDER_UNAVAILABLE,
-    ERROR_PROVIDER_UNSETTLED,
-    CaseActivities,
-)
+from activities.case_activities import CaseActivities
 from activities.contacts import Claim, ContactLedger
 from activities.db import Database
+from activities.exactly_once import (
+    ERROR_PROVIDER_UNAVAILABLE,
+    ERROR_PROVIDER_UNSETTLED,
+)
 from activities.reconcile import sweep
 from models import activities as act
 from models import case as c

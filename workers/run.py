@@ -14,7 +14,8 @@ from temporalio.client import Client
 from temporalio.runtime import Runtime
 from temporalio.service import RPCError
 
-from activities.case_activities import TIMEOUT_LOOK_UP_SECONDS, CaseActivities
+from activities.case_activities import CaseActivities
+from activities.exactly_once import TIMEOUT_LOOK_UP_SECONDS
 from activities.reconcile import sweep
 from models.settings import Settings
 from models.tables import utc_now
