@@ -26,6 +26,7 @@ from activities.contacts import ContactLedger
 from activities.db import Database
 from activities.digest import escalation_digest
 from activities.exactly_once import ExactlyOnceContacts
+from activities.pace import Pace
 from activities.twilio_client import (
     VOICE_LOCALES,
     ProviderResult,
@@ -61,6 +62,7 @@ class CaseActivities(ExactlyOnceContacts):
         self.settings = settings
         self.temporal_client = temporal_client
         self.ledger = ContactLedger(db)
+        self.pace = Pace(settings.messaging_rate_per_second)
         self._vault: Vault | None = None
         self._base = settings.public_base_url.rstrip("/")
 

@@ -27,6 +27,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.contacts import Attempt, ContactLedger, Pending, mask_phone, mask_phones_in
 from activities.db import Database
+from activities.pace import Pace
 from activities.reconcile import Reconciliation, Verdict, reconcile
 from activities.twilio_client import (
     PermanentContactError,
@@ -61,6 +62,7 @@ class ExactlyOnceContacts:
     messenger: TwilioMessenger
     settings: Settings
     ledger: ContactLedger
+    pace: Pace
 
     @property
     def vault(self) -> Vault:
@@ -75,7 +77,10 @@ class ExactlyOnceContacts:
         text: str,
         send: Callable[[], Awaitable[ProviderResult]],
     ) -> act.ContactResult:
-        """The text's hash on every answer when the activity rendered it (DESIGN §10)."""
+        """The text's hash on every answer when the activity rendered it (DESIGN §10). The
+        provider's pace first, before the ledger is touched: a send given up while waiting for
+        its slot leaves nothing to reconcile."""
+        await self.pace.turn()
         result = await self._contact_once(key, case_id, channel, out, text, send)
         _, digest = out.stored(text, key)
         return result.model_copy(update={"text_sha256": digest}) if digest else result

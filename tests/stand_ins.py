@@ -10,12 +10,14 @@ import itertools
 from collections.abc import Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+from google.protobuf.empty_pb2 import Empty
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
 
 from activities.borrower_contacts import records_of
 from activities.vault import outgoing
@@ -47,9 +49,22 @@ class StandIns:
     # Given, a case without personal data in its input (DESIGN §10) is sent to the number and
     # name the vault holds, as the real activity does; without, ``to`` is what the case said.
     vault: Vault | None = None
+    client: Client | None = None  # set by running_workers: the server whose clock sends follow
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
-    def _send(self, channel: str, key: str, to: str, text: str) -> act.ContactResult:
+    async def _now(self) -> datetime:
+        """When the send happens on the server's clock. A contact is a local activity, whose
+        scheduled time is the worker's wall clock; the time-skipping server's clock runs ahead
+        of it, so its time is asked for (the dev server has no test service: wall clock)."""
+        if self.client is not None:
+            try:
+                stamp = await self.client.test_service.get_current_time(Empty())
+                return stamp.time.ToDatetime(tzinfo=UTC)
+            except RPCError:
+                self.client = None
+        return datetime.now(UTC)
+
+    def _send(self, channel: str, key: str, to: str, text: str, at: datetime) -> act.ContactResult:
         if to in self.invalid_numbers:
             raise ApplicationError(
                 f"The 'To' number {to} is not a valid phone number.",
@@ -62,20 +77,18 @@ class StandIns:
             return act.ContactResult(outcome=ContactOutcome.SENT, provider_sid=previous.sid)
         prefix = "SM" if channel == "sms" else "CA"
         sid = f"{prefix}{next(self._ids):032d}"
-        self.sent.append(
-            Sent(channel, key, to, text, activity.info().current_attempt_scheduled_time, sid)
-        )
+        self.sent.append(Sent(channel, key, to, text, at, sid))
         return act.ContactResult(outcome=ContactOutcome.SENT, provider_sid=sid)
 
     async def _resolved(
         self, channel: str, key: str, borrower_id: str | None, to: str, text: str
     ) -> act.ContactResult:
         if self.vault is None:
-            return self._send(channel, key, to, text)
+            return self._send(channel, key, to, text, await self._now())
         out = await outgoing.prepare(self.vault, Channel(channel), borrower_id, to, text)
         if isinstance(out, outgoing.Blocked):
             return act.ContactResult(outcome=ContactOutcome.BLOCKED, reason=out.reason)
-        return self._send(channel, key, out.to, out.text)
+        return self._send(channel, key, out.to, out.text, await self._now())
 
     def activities(self) -> list[Callable[..., Any]]:
         @activity.defn(name=act.SEND_SMS)
@@ -137,6 +150,7 @@ async def running_workers(
     activities: list[Callable[..., Any]] | None = None,
 ) -> Any:
     """Workers with the stand-ins' activities, or with ``activities`` when given."""
+    stand_ins.client = client
     workers = build_workers(
         client,
         task_queue=task_queue,

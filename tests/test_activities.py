@@ -106,6 +106,9 @@ def make_settings(sandbox_url: str, hooks_url: str, **changes: Any) -> Settings:
         "twilio_timeout_seconds": 2.0,  # far below the sandbox stalls (5 s), above a slow CI answer
         "twilio_reconcile_settle_seconds": 1.0,
         "public_base_url": hooks_url,
+        # The provider's pace is its own test (tests/unit/test_pace.py): here a second send
+        # must not wait a second for its slot, or an unsettled attempt settles meanwhile.
+        "messaging_rate_per_second": None,
     }
     return Settings(**(values | changes))
 

@@ -1,8 +1,9 @@
 """Worker start-up: the client, the two task queues and their workers.
 
-Case workflows and bookkeeping activities run on the case queue; messaging activities run on
-their own queue under a rate limit that matches the provider's pace (Twilio long codes: about
-one message a second), so a burst of due reminders queues up instead of being refused.
+Case workflows and bookkeeping activities run on the case queue, and so do contacts: a case
+sends as a local activity (one history event), paced per process (``activities/pace.py``:
+Twilio long codes take about one message a second). The messaging queue, under Temporal's rate
+limit at the same pace, still serves the sends of runs that began before contacts were local.
 """
 
 from __future__ import annotations
@@ -63,16 +64,17 @@ def build_workers(
     messaging_rate_per_second: float | None = None,
     max_cached_workflows: int = MAX_CACHED_WORKFLOWS,
 ) -> list[Worker]:
-    """The case worker (workflows + bookkeeping) and the rate-limited messaging worker."""
+    """The case worker (workflows, bookkeeping, and contacts as local activities) and the
+    rate-limited messaging worker, which serves the sends of runs started before contacts
+    became local (``workflow.patched("local-contacts")``)."""
     messaging = [a for a in activities if activity_name(a) in MESSAGING_ACTIVITIES]
-    others = [a for a in activities if activity_name(a) not in MESSAGING_ACTIVITIES]
     executor = ThreadPoolExecutor(max_workers=8)
     case_worker = Worker(
         client,
         task_queue=task_queue,
         workflows=list(WORKFLOWS),
         workflow_runner=workflow_runner(),
-        activities=others,
+        activities=list(activities),
         activity_executor=executor,
         max_cached_workflows=max_cached_workflows,
     )

@@ -10,13 +10,13 @@ and handed to the core, whose refusal sentence becomes the update's rejection.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RawValue
-from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
+from temporalio.exceptions import ApplicationError, FailureError
 from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
@@ -26,13 +26,21 @@ with workflow.unsafe.imports_passed_through():
     from models.actions import ActionSpec, Kind, by_handler
     from models.activity_options import CONTACT_RETRY, RECORD_RETRY
     from models.common import SYSTEM_ACTOR, Actor
-    from workflows.core import clock, entry, outbox, results, view
+    from models.contact_failures import contact_failure
     from workflows.core import effects as fx
+    from workflows.core import entry, outbox, results, view
     from workflows.core.refusal import Refusal
 
 UPDATES: dict[str, ActionSpec] = by_handler(Kind.UPDATE)
 SIGNALS: dict[str, ActionSpec] = by_handler(Kind.SIGNAL)
 _WAKES_PER_INSTANT = 8
+_SEND: workflow.LocalActivityConfig = {
+    "start_to_close_timeout": timedelta(seconds=30),
+    "schedule_to_close_timeout": timedelta(hours=1),  # then dropped, not sent late
+    "retry_policy": CONTACT_RETRY,
+    "cancellation_type": ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+}
+_RESULT = act.ContactResult
 
 
 @workflow.defn(name="CollectionCase")
@@ -46,20 +54,22 @@ class CollectionCase:
         self.case, self._pending = entry.from_input(inp, workflow.info().workflow_id, now)
         self._events: list[act.CaseEvent] = []
         self._until: datetime | None = now  # the first task does what is due at once
-        # The loop's clock. It moves only when the loop wakes from a wait that a history event
-        # ends (a timer, an activity, a signal or update), never after a local activity: the
-        # SDK sets the time after one from its marker on replay, which need not be the time the
-        # first run saw (chaos seed 14, docs/incidents/2026-12-02-chaos-seed14.md).
+        # The loop's clock: read after a wait a history event ended, never after a local
+        # activity (docs/incidents/2026-12-02-chaos-seed14.md).
         self._now = now
         self._woken_at: tuple[datetime, int] = (now, 0)
         self._timer: asyncio.Task[None] | None = None
         self._timer_at: Any = None
         self._indexed: tuple[Any, ...] = ()
+        self._lean = False
 
     # ------------------------------------------------------------------ the loop
 
     @workflow.run
     async def run(self, inp: c.CaseInput) -> c.CaseView:
+        # Lean runs (DESIGN §3): contacts as local activities, one read-model sync per task.
+        # Implies "borrower-caps": one patch marker (and its version upsert) per run, not two.
+        self._lean = workflow.patched("local-contacts")
         while True:
             await self._drain()
             if entry.finished(self.case):
@@ -69,16 +79,23 @@ class CollectionCase:
             if self._due():
                 await self._wake(self._now)
                 continue
+            if await self._flush() and self._pending:
+                continue  # a handler ran during the sync: no history event, no new clock
             self._aim()
-            await workflow.wait_condition(lambda: bool(self._pending) or self._rang())
-            self._tick()
+            await self._wait_for(lambda: bool(self._pending) or self._rang())
             if self._rang():
                 self._timer = self._timer_at = None
                 await self._wake(self._now)
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        self._tick()
+        await self._wait_for(workflow.all_handlers_finished)
         await self._drain()
+        await self._flush()
         return view.case_view(self.case, self._now)
+
+    async def _wait_for(self, ready: Callable[[], bool]) -> None:
+        """Wait, and read the clock if the wait blocked: then a history event ended it."""
+        if not ready():
+            await workflow.wait_condition(ready)
+            self._tick()
 
     def _tick(self) -> None:
         """Read the clock: only right after a wait that a history event ended."""
@@ -96,7 +113,8 @@ class CollectionCase:
 
     async def _wake(self, now: datetime) -> None:
         """Do what is due; before a contact, read the borrower's other loans (caps per borrower)."""
-        if (channel := entry.contact_due(self.case, now)) and workflow.patched("borrower-caps"):
+        channel = entry.contact_due(self.case, now)
+        if channel and (self._lean or workflow.patched("borrower-caps")):
             ask = entry.borrower_query(self.case, self.inp.borrower.id, now, channel)
             seen = await self._local(act.BORROWER_CONTACTS, ask, act.BorrowerContacts)
             entry.borrower_contacts(self.case, seen.contacts, now)
@@ -123,9 +141,9 @@ class CollectionCase:
         )
 
     async def _continue_as_new(self) -> None:
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        self._tick()
+        await self._wait_for(workflow.all_handlers_finished)
         await self._drain()
+        await self._flush()
         carried = c.CarriedState.model_validate(self.case.s.model_dump(mode="json"))
         workflow.continue_as_new(self.inp.model_copy(update={"carried_state": carried}))
 
@@ -143,16 +161,7 @@ class CollectionCase:
             elif isinstance(effect, fx.Contact):
                 await self._send(effect)
             elif isinstance(effect, fx.Alert):
-                await self._local(
-                    act.NOTIFY_SUPERVISOR,
-                    act.SupervisorAlert(
-                        key=effect.key,
-                        case_id=self.case.s.case_id,
-                        loan_id=self.case.s.loan_id,
-                        kind=effect.kind,
-                        message=effect.message,
-                    ),
-                )
+                await self._local(act.NOTIFY_SUPERVISOR, outbox.alert_input(self.case, effect))
             elif isinstance(effect, fx.AssignCollectors):
                 await self._assign(effect)
             elif isinstance(effect, fx.LegalHandoff):
@@ -160,10 +169,20 @@ class CollectionCase:
             # fx.DoNotContact: the opt-out is in the case's state and the read model's
             # preference event; a register that outlives the case is the trust issue's (16).
         self._index()
-        if self._events:
-            events, self._events = self._events, []
-            proj = view.projection(self.case, self.inp.borrower.id, events, self._now)
-            await self._local(act.SYNC_CASE, proj, act.SyncResult)
+        if not self._lean:  # runs from before lean history synced after every batch
+            await self._sync()
+
+    async def _flush(self) -> bool:
+        """Lean runs sync the read model once, just before the case waits."""
+        return self._lean and await self._sync()
+
+    async def _sync(self) -> bool:
+        if not self._events:
+            return False
+        events, self._events = self._events, []
+        proj = view.projection(self.case, self.inp.borrower.id, events, self._now)
+        await self._local(act.SYNC_CASE, proj, act.SyncResult)
+        return True
 
     async def _local(self, name: str, arg: Any, result_type: type | None = None) -> Any:
         """Bookkeeping on the case worker as a local activity: one marker in the history."""
@@ -177,42 +196,34 @@ class CollectionCase:
 
     async def _send(self, contact: fx.Contact) -> None:
         name, arg = outbox.activity_input(self.case, self.inp.borrower, contact)
-        handle = workflow.start_activity(
-            name,
-            arg,
-            result_type=act.ContactResult,
-            task_queue=self.inp.messaging_task_queue,
-            start_to_close_timeout=timedelta(seconds=30),
-            # A reminder that cannot go out within the hour is dropped, not sent late.
-            schedule_to_close_timeout=timedelta(hours=1),
-            retry_policy=CONTACT_RETRY,
-            # On cancel, wait for the server's word: a running attempt reports what it sent.
-            cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-        )
+        handle, local = self._start_contact(name, arg)
         await workflow.wait_condition(lambda: handle.done() or self._overtaken(contact))
         if not handle.done():
             handle.cancel()
         result = await self._contact_result(handle)
-        self._tick()
-        workflow.logger.info(
-            "contact %s %s: %s",
-            contact.channel.value,
-            contact.step,
-            result.outcome.value,
-            extra={"case_id": self.case.s.case_id},
+        if not local:  # a local activity's result comes with no history event of its own
+            self._tick()
+        said = f"{contact.channel.value} {contact.step}: {result.outcome.value}"
+        workflow.logger.info("contact %s", said, extra={"case_id": self.case.s.case_id})
+        self._pending.extend(results.contact_result(self.case, contact, result, self._now))
+
+    def _start_contact(self, name: str, arg: Any) -> tuple[Any, bool]:
+        """A lean run sends as a local activity (one marker; a queued activity costs six
+        events), paced by the worker (activities/pace.py); older runs keep the queue. On
+        cancel, wait for the word: a running attempt reports what it sent."""
+        if self._lean:
+            return workflow.start_local_activity(name, arg, result_type=_RESULT, **_SEND), True
+        queued = workflow.start_activity(
+            name,
+            arg,
+            result_type=_RESULT,
+            task_queue=self.inp.messaging_task_queue,
+            start_to_close_timeout=_SEND["start_to_close_timeout"],
+            schedule_to_close_timeout=_SEND["schedule_to_close_timeout"],
+            retry_policy=CONTACT_RETRY,
+            cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
         )
-        self._pending.extend(
-            results.contact_result(
-                self.case,
-                contact,
-                result.outcome,
-                self._now,
-                sid=result.provider_sid,
-                error_code=result.error_code,
-                reason=result.reason,
-                text_sha256=result.text_sha256,
-            )
-        )
+        return queued, False
 
     def _overtaken(self, contact: fx.Contact) -> bool:
         """While the provider is retried the case may move on: paid, paused, opted out."""
@@ -225,26 +236,11 @@ class CollectionCase:
         try:
             result: act.ContactResult = await handle
             return result
-        except ActivityError as err:
-            cause = err.cause
-            if isinstance(cause, CancelledError):
-                why = "dropped while waiting to retry the provider: the case moved on"
-                return act.ContactResult(outcome=c.ContactOutcome.SKIPPED, reason=why)
-            if isinstance(cause, ApplicationError) and cause.type == act.ERROR_CONTACT_REJECTED:
-                code = str(cause.details[0]) if cause.details else None
-                return act.ContactResult(
-                    outcome=c.ContactOutcome.REJECTED, error_code=code, reason=cause.message
-                )
-            why = f"provider unavailable; not retried further: {cause or err}"
-            return act.ContactResult(outcome=c.ContactOutcome.FAILED, reason=why)
+        except FailureError as err:  # queued: an ActivityError; local: the error itself
+            return contact_failure(err)
 
     async def _assign(self, effect: fx.AssignCollectors) -> None:
-        arg = act.AssignAgentsInput(
-            case_id=self.case.s.case_id,
-            region=effect.region,
-            visit_day=effect.day,
-            count=effect.count,
-        )
+        arg = outbox.assign_input(self.case, effect)
         result = await self._local(act.ASSIGN_FIELD_AGENTS, arg, act.AssignAgentsResult)
         self._pending.extend(
             results.collectors_result(
@@ -253,15 +249,7 @@ class CollectionCase:
         )
 
     async def _hand_off(self, effect: fx.LegalHandoff) -> None:
-        s = self.case.s
-        arg = act.LegalHandoffInput(
-            case_id=s.case_id,
-            loan=self.inp.loan,
-            borrower=self.inp.borrower,
-            balance=s.balance,
-            days_past_due=clock.dpd(s, self.case.strategy, self._now),
-            approved_by=effect.approved_by,
-        )
+        arg = outbox.legal_input(self.case, self.inp.loan, self.inp.borrower, effect, self._now)
         result = await workflow.execute_activity(
             act.HAND_OFF_TO_LEGAL,
             arg,
@@ -274,22 +262,11 @@ class CollectionCase:
 
     def _index(self) -> None:
         """Search attributes: set at start, upserted only when one of them changed."""
-        s = self.case.s
-        dpd = clock.dpd(s, self.case.strategy, self._now)
-        values = (s.stage.value, dpd, s.region, tuple(s.assigned_agents), float(s.balance))
+        values = outbox.index_values(self.case, self._now)
         if not self.inp.search_attributes or values == self._indexed:
             return
         self._indexed = values
-        workflow.upsert_search_attributes(
-            [
-                sa.SA_STAGE.value_set(s.stage.value),
-                sa.SA_DPD.value_set(dpd),
-                sa.SA_REGION.value_set(s.region),
-                sa.SA_AGENTS.value_set(list(s.assigned_agents)),
-                sa.SA_BALANCE.value_set(float(s.balance)),
-                sa.SA_STRATEGY.value_set(self.inp.strategy.id),
-            ]
-        )
+        workflow.upsert_search_attributes(sa.updates(values, self.inp.strategy.id))
 
     def _count(self, event: fx.Event) -> None:
         """Bump a counter on the worker's metrics endpoint; the SDK skips it during replay."""

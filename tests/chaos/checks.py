@@ -3,9 +3,11 @@ each case's ``state`` query. Each check returns a count of violations and a few 
 
 from __future__ import annotations
 
+import base64
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
@@ -239,20 +241,37 @@ def _payload_text(attributes: dict[str, Any], name: str) -> str:
 
 
 def scheduled_at(history: dict[str, Any], sid: str) -> datetime | None:
-    """When the workflow scheduled the activity whose result carries ``sid`` (its decision)."""
+    """When the workflow scheduled the activity whose result carries ``sid`` (its decision).
+    A lean run sends as a local activity: its marker holds the result and the time the
+    worker scheduled it."""
     scheduled: dict[str, datetime] = {}
     for event in history.get("events", []):
         kind = event.get("eventType", "")
         attributes: dict[str, Any] = next(
             (v for k, v in event.items() if k.endswith("Attributes")), {}
         )
-        if kind == "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED":
+        if kind == "EVENT_TYPE_MARKER_RECORDED":
+            if (local := _local_scheduled_at(attributes, sid)) is not None:
+                return local
+        elif kind == "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED":
             scheduled[str(event["eventId"])] = rfc3339(event["eventTime"])
         elif kind == "EVENT_TYPE_ACTIVITY_TASK_COMPLETED" and sid in _payload_text(
             attributes, "result"
         ):
             return scheduled.get(str(attributes.get("scheduledEventId")))
     return None
+
+
+def _local_scheduled_at(attributes: dict[str, Any], sid: str) -> datetime | None:
+    details = attributes.get("details") or {}
+    if "data" not in details or sid not in _payload_text(details, "result"):
+        return None
+    raw = (details["data"].get("payloads") or [{}])[0].get("data", "")
+    meta = json.loads(base64.b64decode(raw) or b"{}")
+    when = meta.get("original_schedule_time") or {}
+    if not when:
+        return None
+    return datetime.fromtimestamp(int(when["seconds"]) + int(when.get("nanos", 0)) / 1e9, UTC)
 
 
 def receipts(attempts: list[dict[str, Any]]) -> set[str]:

@@ -123,3 +123,39 @@ def test_a_send_is_found_in_a_history_whose_payloads_are_ciphertext() -> None:
     found = scheduled_at(history, "SM9")
     assert found is not None and found.isoformat() == "2026-12-01T01:00:00+00:00"
     assert scheduled_at(history, "SM8") is None
+
+
+def test_a_local_send_is_found_by_its_marker() -> None:
+    """A lean run sends as a local activity: the marker's result holds the sid (ciphertext)
+    and its data the time the worker scheduled the send, which is the decision's time."""
+    import base64
+    import json
+
+    from google.protobuf import json_format
+    from temporalio.api.common.v1 import Payload
+
+    from tests.chaos.checks import _codec, scheduled_at
+
+    sealed = _codec().encrypt(Payload(metadata={"encoding": b"json/plain"}, data=b'{"sid":"SM7"}'))
+    data = {
+        "seq": 3,
+        "activity_type": "send_sms",
+        "original_schedule_time": {"seconds": 1796086800, "nanos": 500000000},
+    }
+    plain = base64.b64encode(json.dumps(data).encode()).decode()
+    history = {
+        "events": [
+            {"eventId": "9", "eventType": "EVENT_TYPE_MARKER_RECORDED",
+             "eventTime": "2026-12-01T01:00:30Z",
+             "markerRecordedEventAttributes": {
+                 "markerName": "core_local_activity",
+                 "details": {
+                     "data": {"payloads": [{"data": plain}]},
+                     "result": {"payloads": [json_format.MessageToDict(sealed)]},
+                 },
+             }},
+        ]
+    }  # fmt: skip
+    found = scheduled_at(history, "SM7")
+    assert found is not None and found.isoformat() == "2026-12-01T01:00:00.500000+00:00"
+    assert scheduled_at(history, "SM8") is None

@@ -24,10 +24,13 @@ from tests.histories import scenarios
 from tests.stand_ins import StandIns, running_workers
 
 HERE = Path(__file__).parent
+# Recorded by the code of the day: the "-lean" files since contacts became local activities
+# (patch ``local-contacts``). The files without the suffix were recorded before; they stay, so
+# the replay tests keep the runs started then on the path they took.
 SCENARIOS = {
-    "scenario2": (scenarios.scenario_full_lifecycle, "L-SCENARIO-2"),
-    "scenario3": (scenarios.scenario_broken_to_legal, "L-SCENARIO-3"),
-    "scenario-caps": (scenarios.scenario_two_loans_one_borrower, "L-SCENARIO-CAPS"),
+    "scenario2-lean": (scenarios.scenario_full_lifecycle, "L-SCENARIO-2"),
+    "scenario3-lean": (scenarios.scenario_broken_to_legal, "L-SCENARIO-3"),
+    "scenario-caps-lean": (scenarios.scenario_two_loans_one_borrower, "L-SCENARIO-CAPS"),
 }
 
 

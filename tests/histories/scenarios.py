@@ -77,8 +77,10 @@ async def start_case(
     strategy: Strategy | None = None,
 ) -> CaseHandle:
     # Due today in the borrower's zone by the server's clock, which time skipping moves on.
-    borrower = factories.borrower()
-    today = localtime.local_date(await env.get_current_time(), borrower.timezone)
+    now = await env.get_current_time()
+    # In a zone where it is mid-afternoon: the first loan's SMS goes at once whatever the hour.
+    borrower = factories.borrower(timezone=factories.open_window_zone(now))
+    today = localtime.local_date(now, borrower.timezone)
     inp = factories.case_input(
         strategy=strategy,
         messaging_queue=messaging_queue,
@@ -247,8 +249,10 @@ async def scenario_two_loans_one_borrower(
     """Caps per borrower: the borrower's other loan (due a day earlier) texts them at once; this
     loan's first SMS, due the next morning, waits a day after that one and says why; both paid.
     The stand-ins' ``borrower_contacts`` answers from the projections they synced."""
-    borrower = factories.borrower()
-    today = localtime.local_date(await env.get_current_time(), borrower.timezone)
+    now = await env.get_current_time()
+    # In a zone where it is mid-afternoon: the first loan's SMS goes at once whatever the hour.
+    borrower = factories.borrower(timezone=factories.open_window_zone(now))
+    today = localtime.local_date(now, borrower.timezone)
     handles = []
     for lid, due in ((f"{loan_id}-OTHER", today - timedelta(days=1)), (loan_id, today)):
         inp = factories.case_input(

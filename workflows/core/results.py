@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from models import activities as act
 from models.case import ContactOutcome
 from models.common import SYSTEM_ACTOR, Channel
 from workflows.core import effects as fx
@@ -23,17 +24,11 @@ def _then(case: Case, now: datetime) -> list[fx.Effect]:
 
 
 def contact_result(
-    case: Case,
-    sent: fx.Contact,
-    outcome: ContactOutcome,
-    now: datetime,
-    *,
-    sid: str | None = None,
-    error_code: str | None = None,
-    reason: str = "",
-    text_sha256: str | None = None,
+    case: Case, sent: fx.Contact, result: act.ContactResult, now: datetime
 ) -> list[fx.Effect]:
     """Record the provider's answer; a rejected reminder falls back to the other channel."""
+    outcome, sid, error_code = result.outcome, result.provider_sid, result.error_code
+    reason, text_sha256 = result.reason, result.text_sha256
     record = case.report_contact(sent.key, outcome, sid, connected=False)
     if record is not None:
         record.reason = reason
