@@ -175,7 +175,9 @@ class ContactLedger:
             ).one()
             await session.commit()
             if row.status in PENDING_STATUSES and row.id is not None:
-                return Claim(pending=_pending(row))
+                # With the number it was recorded for: the borrower's phone may have changed
+                # since, and Twilio is asked about the number the earlier attempt used.
+                return Claim(pending=await self._with_number(session, _pending(row), row))
             return Claim(
                 previous=Attempt(
                     status=AttemptStatus(row.status),
@@ -204,18 +206,27 @@ class ContactLedger:
             reason=RECONCILED,
         )
 
-    async def take_over(self, pending: Pending) -> bool:
+    async def take_over(
+        self, pending: Pending, to: str | None = None, to_sealed: str | None = None
+    ) -> bool:
         """Own a pending attempt to send it now; False when another attempt took it first.
+        Given, ``to`` / ``to_sealed`` is the number the send now goes to (the phone changed).
 
         ``updated_at`` is the version: two retries racing for the same row cannot both win.
         """
+        recipient = {} if to is None else {"to_number": to, "to_sealed": to_sealed}
         contact_attempts = table_of(ContactAttempt)
         statement = (
             sa.update(contact_attempts)
             .where(contact_attempts.c.id == pending.attempt_id)
             .where(contact_attempts.c.status == pending.status.value)
             .where(contact_attempts.c.updated_at == pending.version)
-            .values(status=AttemptStatus.RECORDED.value, reason=RESENT, updated_at=utc_now())
+            .values(
+                status=AttemptStatus.RECORDED.value,
+                reason=RESENT,
+                updated_at=utc_now(),
+                **recipient,
+            )
         )
         async with self.db.session() as session:
             result = await session.exec(statement)

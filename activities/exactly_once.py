@@ -108,9 +108,11 @@ class ExactlyOnceContacts:
         if claim.previous is not None:
             return _replay(claim.previous, logger)
         if claim.pending is not None:
-            # The row's body and number are sealed: reconcile with the text and number in hand.
-            pending = dataclasses.replace(claim.pending, body=text, body_sha256=None, to=to)
-            attempt_id = await self._reconcile_pending(pending, logger)
+            # The row's body is sealed: reconcile with the text in hand, and with the number the
+            # earlier attempt went to (the phone may have changed since; chaos seed 20).
+            earlier_to = claim.pending.to or to
+            pending = dataclasses.replace(claim.pending, body=text, body_sha256=None, to=earlier_to)
+            attempt_id = await self._reconcile_pending(pending, logger, (to_stored, to_sealed))
             if isinstance(attempt_id, act.ContactResult):
                 return attempt_id
         elif claim.attempt_id is not None:
@@ -157,7 +159,9 @@ class ExactlyOnceContacts:
         logger.info("contact sent", sid=result.sid, status=result.status)
         return act.ContactResult(outcome=ContactOutcome.SENT, provider_sid=result.sid)
 
-    async def _reconcile_pending(self, pending: Pending, logger: Any) -> int | act.ContactResult:
+    async def _reconcile_pending(
+        self, pending: Pending, logger: Any, now_to: tuple[str, str | None]
+    ) -> int | act.ContactResult:
         """An earlier attempt left no answer: Twilio's record decides. The attempt id to send
         on when Twilio holds nothing, else the answer. Never resends while Twilio cannot say."""
         verdict = await self._ask_provider(pending)
@@ -171,7 +175,7 @@ class ExactlyOnceContacts:
                 "an earlier attempt's outcome is not yet in Twilio's record; looking again later",
                 type=ERROR_PROVIDER_UNSETTLED,
             )
-        if not await self.ledger.take_over(pending):
+        if not await self.ledger.take_over(pending, *now_to):
             raise ApplicationError(
                 "another attempt took this contact over; asking again",
                 type=ERROR_PROVIDER_UNSETTLED,

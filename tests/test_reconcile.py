@@ -40,6 +40,7 @@ from tests.test_activities import (
     sms,
 )
 
+NEW_PHONE = "+8613900139077"  # the number the borrower gave after the first attempt
 # The activities, sandbox and webhook receiver of test_activities (pytest finds them by name).
 hooks = base.hooks
 sandbox_url = base.sandbox_url
@@ -216,3 +217,24 @@ async def test_the_sweep_records_an_abandoned_send_and_never_sends(
     (gone,) = await attempts(database, missing)
     assert (gone.status, gone.provider_sid) == (t.AttemptStatus.UNKNOWN, None)
     assert len((await outbox(control))["messages"]) == 1
+
+
+async def test_a_retry_after_the_phone_changed_finds_the_send_to_the_old_number(
+    acts: CaseActivities, database: Database, control: httpx.AsyncClient
+) -> None:
+    """Chaos seed 20: a send Twilio accepted, the worker killed before the ledger heard, the
+    borrower's phone changed, and the retry (same key) carries the new number. Twilio is asked
+    about the number the attempt went to, finds the message, and nothing goes to the new one."""
+    acts.ledger = CrashAfterProviderCall(database)
+    case_id = new_case_id()
+    with pytest.raises(RuntimeError, match="worker killed"):
+        await run(acts.send_sms, sms(case_id))
+    acts.ledger = ContactLedger(database)
+    await asyncio.sleep(1.1)  # the test settings' twilio_reconcile_settle_seconds
+    moved = sms(case_id).model_copy(update={"to": NEW_PHONE})
+    result = await run_until_settled(acts.send_sms, moved)
+    (message,) = (await outbox(control))["messages"]
+    assert message["to"] == PHONE
+    assert (result.outcome, result.provider_sid) == (c.ContactOutcome.SENT, message["sid"])
+    (row,) = await attempts(database, case_id)
+    assert (row.status, row.provider_sid) == (t.AttemptStatus.SENT, message["sid"])
