@@ -18,6 +18,7 @@ import structlog
 from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from activities import sync_order
 from activities.db import Database
 from activities.sql import insert_for, insert_for_dialect, table_of
 from models import activities as act
@@ -63,8 +64,17 @@ async def sync_case(db: Database, p: act.CaseProjection) -> None:
     newest = max((e.seq for e in p.events), default=0)
     async with db.session() as session:
         stored = await _stored_seq(session, p.case_id)
-        await _append_events(db, session, p, after=stored)
-        if newest >= stored:
+        place = await sync_order.place(session, p)
+        if place < 0:  # a lost workflow task's sync, retried after a later task's
+            log.info("sync of a lost task ignored", case_id=p.case_id, seq=newest, stored=stored)
+            return
+        if place > 0:  # a later task than the row's: its events over any a lost task wrote
+            if newest < stored:
+                log.info("lost task's events dropped", case_id=p.case_id, seq=newest, stored=stored)
+            await sync_order.replace_events(db, session, p, newest)
+        else:
+            await _append_events(db, session, p, after=stored)
+        if place > 0 or newest >= stored:
             await _upsert_case(db, session, p, newest)
             await _upsert_children(db, session, p)
             await _apply_contact_statuses(session, p)
@@ -133,6 +143,8 @@ async def _upsert_case(
         "strategy_version": p.strategy.version,
         "days_past_due": p.days_past_due,
         "last_event_seq": seq,
+        "synced_at": p.synced_at,
+        "synced_history": p.history_length,
         "created_at": now,
         "updated_at": now,
     }

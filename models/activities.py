@@ -152,6 +152,10 @@ class CaseProjection(BaseModel):
     negotiations: list[NegotiationRecord] = Field(default_factory=list)
     payments: list[PaymentRecord] = Field(default_factory=list)
     events: list[CaseEvent] = Field(default_factory=list)
+    # The workflow task's place in the case's life (activities/sync_order.py); None from runs
+    # and simulations that do not say.
+    synced_at: datetime | None = None
+    history_length: int | None = None
 
 
 class SyncResult(BaseModel):

@@ -212,6 +212,11 @@ class CaseBase(SQLModel):
 class Case(CaseBase, table=True):
     __tablename__ = "cases"
 
+    # The workflow task that wrote the row: its clock and the history's length then, so that a
+    # later task's sync replaces what a task Temporal undid had written (activities/sync_order.py).
+    synced_at: AwareDatetime | None = None
+    synced_history: int | None = None
+
     created_at: AwareDatetime = created_field()
     updated_at: AwareDatetime = updated_field()
 

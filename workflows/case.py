@@ -180,7 +180,8 @@ class CollectionCase:
         if not self._events:
             return False
         events, self._events = self._events, []
-        proj = view.projection(self.case, self.inp.borrower.id, events, self._now)
+        length = workflow.info().get_current_history_length()  # the task's place: sync_order
+        proj = view.projection(self.case, self.inp.borrower.id, events, self._now, length)
         await self._local(act.SYNC_CASE, proj, act.SyncResult)
         return True
 

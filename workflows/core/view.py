@@ -278,7 +278,11 @@ def receipt(case: Case, now: datetime) -> c.UpdateReceipt:
 
 
 def projection(
-    case: Case, borrower_id: str, events: list[act.CaseEvent], now: datetime
+    case: Case,
+    borrower_id: str,
+    events: list[act.CaseEvent],
+    now: datetime,
+    history_length: int | None = None,
 ) -> act.CaseProjection:
     view = case_view(case, now, role="")  # the read model has no use for allowed_actions
     return act.CaseProjection(
@@ -300,6 +304,8 @@ def projection(
         negotiations=view.negotiations,
         payments=view.payments,
         events=events,
+        synced_at=now if history_length is not None else None,
+        history_length=history_length,
     )
 
 
