@@ -16,7 +16,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RawValue
-from temporalio.exceptions import ApplicationError, FailureError
+from temporalio.exceptions import ApplicationError, CancelledError, FailureError
 from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
@@ -199,9 +199,8 @@ class CollectionCase:
         name, arg = outbox.activity_input(self.case, self.inp.borrower, contact)
         handle, local = self._start_contact(name, arg)
         await workflow.wait_condition(lambda: handle.done() or self._overtaken(contact))
-        if not handle.done():
-            handle.cancel()
-        result = await self._contact_result(handle)
+        cancelled = not handle.done() and handle.cancel()
+        result = await self._contact_result(handle, cancelled)
         if not local:  # a local activity's result comes with no history event of its own
             self._tick()
         said = f"{contact.channel.value} {contact.step}: {result.outcome.value}"
@@ -233,12 +232,16 @@ class CollectionCase:
         return forbidden or (not contact.transactional and (s.stage.terminal or s.dispute_open))
 
     @staticmethod
-    async def _contact_result(handle: Any) -> act.ContactResult:
+    async def _contact_result(handle: Any, cancelled: bool) -> act.ContactResult:
         try:
             result: act.ContactResult = await handle
             return result
         except FailureError as err:  # queued: an ActivityError; local: the error itself
             return contact_failure(err)
+        except asyncio.CancelledError:  # ours, before it started (chaos seed 15 on lean)
+            if not cancelled:
+                raise
+            return contact_failure(CancelledError("cancelled before it started"))
 
     async def _assign(self, effect: fx.AssignCollectors) -> None:
         arg = outbox.assign_input(self.case, effect)
