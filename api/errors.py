@@ -100,6 +100,10 @@ def temporal_error(err: RPCError) -> ApiError:
         return ApiError(503, "the case is recovering; retry shortly", retry_after=2)
     if status == RPCStatusCode.NOT_FOUND:
         return ApiError(404, "no such case")
+    if "update is not supported by the worker" in err.message.lower():
+        # The update met a workflow task that ended without taking it (the worker was busy with
+        # the case's local activities): nothing was applied, and a retry is delivered afresh.
+        return ApiError(503, "the case is busy; retry shortly", retry_after=2)
     log.warning("temporal rpc error", status=status.name, message=err.message)
     return ApiError(502, f"Temporal refused the request: {err.message}")
 
