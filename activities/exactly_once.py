@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from abc import abstractmethod
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -65,8 +66,9 @@ class ExactlyOnceContacts:
     pace: Pace
 
     @property
+    @abstractmethod
     def vault(self) -> Vault:
-        raise NotImplementedError
+        """The borrower vault (``CaseActivities`` builds it on first use)."""
 
     async def _contact(
         self,

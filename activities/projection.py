@@ -94,21 +94,7 @@ async def _stored_seq(session: AsyncSession, case_id: str) -> int:
 async def _append_events(
     db: Database, session: AsyncSession, p: act.CaseProjection, after: int
 ) -> None:
-    rows = [
-        {
-            "case_id": p.case_id,
-            "seq": e.seq,
-            "at": e.at,
-            "stage": e.stage.value,
-            "kind": e.kind.value,
-            "summary": e.summary,
-            "actor_id": e.actor.id,
-            "actor_role": e.actor.role.value,
-            "details": dict(e.details),
-        }
-        for e in p.events
-        if e.seq > after
-    ]
+    rows = [sync_order.event_row(p.case_id, e) for e in p.events if e.seq > after]
     if rows:
         events = table_of(CaseEvent)
         statement = insert_for(db, events).values(rows)

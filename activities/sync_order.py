@@ -58,7 +58,7 @@ async def replace_events(
         .where(table_of(CaseEvent).c.case_id == p.case_id)
         .where(table_of(CaseEvent).c.seq > newest)
     )
-    rows = [_event_row(p.case_id, e) for e in p.events]
+    rows = [event_row(p.case_id, e) for e in p.events]
     if not rows:
         return
     events = table_of(CaseEvent)
@@ -72,7 +72,8 @@ async def replace_events(
     )
 
 
-def _event_row(case_id: str, e: act.CaseEvent) -> dict[str, Any]:
+def event_row(case_id: str, e: act.CaseEvent) -> dict[str, Any]:
+    """One ``case_events`` row of a synced event."""
     return {
         "case_id": case_id,
         "seq": e.seq,
