@@ -28,8 +28,8 @@ from audit.timeline import fetch_case_histories, history_run_id
 from audit.verify import load_export
 from models.case import CaseInput
 from models.common import case_id_for
+from workers.runner import workflow_runner
 from workflows.case import CollectionCase
-from workflows.sandbox import workflow_runner
 
 # Core's non-determinism messages name the event: "... HistoryEvent(id: 5, ActivityTaskScheduled)".
 _EVENT_ID = re.compile(r"HistoryEvent\(id: (\d+)|\b[Ee]vent (?:id )?(\d+)")

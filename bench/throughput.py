@@ -36,8 +36,8 @@ from bench.stack import SYSTEM_KEY, real_stack, wait_synced
 from models.search_attributes import SEARCH_ATTRIBUTES
 from models.settings import Settings
 from simulation.driver import venv_binary
+from workers.runner import workflow_runner
 from workers.temporal import MAX_CACHED_WORKFLOWS
-from workflows.sandbox import workflow_runner
 
 CONCURRENCY = 16
 BARE_QUEUE = "bench-bare"

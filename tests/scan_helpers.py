@@ -20,7 +20,7 @@ from activities.case_activities import CaseActivities
 from activities.loan_import import COLUMNS
 from models.common import case_id_for
 from models.settings import Settings
-from workflows.sandbox import workflow_runner
+from workers.runner import workflow_runner
 from workflows.scan import OverdueScan
 
 

@@ -28,7 +28,7 @@ from tests import factories
 from tests.test_activities import make_activities, make_settings, seed_case
 from tests.test_borrower_contacts import T0, add_loan, projection
 from workers import digest_schedule
-from workflows.sandbox import workflow_runner
+from workers.runner import workflow_runner
 from workflows.scan import EscalationDigest
 
 WAIT_SECONDS = 30.0

@@ -19,8 +19,8 @@ from temporalio.worker import Worker
 
 from models import activities as act
 from workers.codec import Keyring, data_converter
+from workers.runner import workflow_runner
 from workflows.case import CollectionCase
-from workflows.sandbox import workflow_runner
 from workflows.scan import EscalationDigest, OverdueScan
 
 WORKFLOWS: Sequence[type] = (CollectionCase, OverdueScan, EscalationDigest)

@@ -3,12 +3,11 @@
 The pure policy modules are passed through rather than re-imported per workflow run: they are
 deterministic, and ``localtime`` needs the real ``zoneinfo`` (inside the sandbox ``zoneinfo``
 is a restricted proxy and ``astimezone`` fails; see FIELD-NOTES). Passing ``models`` through
-also keeps pydantic and phonenumbers from being re-imported on every workflow task.
+also keeps pydantic and phonenumbers from being re-imported on every workflow task. The runner
+that applies it is ``workers.runner.workflow_runner``.
 """
 
 from __future__ import annotations
-
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 PASSTHROUGH_MODULES = (
     "models",
@@ -20,9 +19,3 @@ PASSTHROUGH_MODULES = (
     "pydantic",
     "pydantic_core",
 )
-
-
-def workflow_runner() -> SandboxedWorkflowRunner:
-    return SandboxedWorkflowRunner(
-        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
-    )

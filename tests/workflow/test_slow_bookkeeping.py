@@ -28,8 +28,8 @@ from models.common import case_id_for
 from tests import factories
 from tests.conftest import TEST_CONVERTER
 from tests.stand_ins import StandIns, running_workers
+from workers.runner import workflow_runner
 from workflows.case import CollectionCase
-from workflows.sandbox import workflow_runner
 
 SLOW = 1.5  # seconds per alert and per sync: most of a strategy day
 
