@@ -12,6 +12,7 @@ import structlog
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -126,6 +127,38 @@ async def _rpc_error(request: Request, exc: Exception) -> JSONResponse:
     return await _http_error(request, temporal_error(exc))
 
 
+_SQLITE_BUSY = ("database is locked", "database table is locked")
+# PostgreSQL: connection exceptions, serialization failure, deadlock, too many connections,
+# shutting down: each passes, and a retry can succeed.
+_PG_TRANSIENT = ("08", "40001", "40P01", "53300", "57P01", "57P02", "57P03")
+
+
+def database_transient(exc: DBAPIError) -> bool:
+    """Is this a database fault a retry can get past (locked, busy, connection lost)?"""
+    if exc.connection_invalidated:
+        return True
+    code = str(getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None) or "")
+    if code and any(code.startswith(prefix) for prefix in _PG_TRANSIENT):
+        return True
+    return isinstance(exc, OperationalError) and any(m in str(exc.orig) for m in _SQLITE_BUSY)
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """A locked, busy or unreachable database is a 503 with Retry-After, never a 500 (chaos
+    seed 15: SQLite "database is locked" while a note was sealed under load). The engine hides
+    the statement's parameters (``hide_parameters``); this line names only the error's type."""
+    if not isinstance(exc, DBAPIError) or not database_transient(exc):
+        return await _unexpected(request, exc)
+    log.warning(
+        "database busy",
+        method=request.method,
+        path=request.url.path,
+        error=type(exc.orig).__name__,
+    )
+    busy = ApiError(503, "the application database is busy; retry shortly", retry_after=2)
+    return await _http_error(request, busy)
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.error(
         "unhandled error",
@@ -141,4 +174,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RPCError, _rpc_error)
+    app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(Exception, _unexpected)
