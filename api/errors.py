@@ -133,21 +133,20 @@ _SQLITE_BUSY = ("database is locked", "database table is locked")
 _PG_TRANSIENT = ("08", "40001", "40P01", "53300", "57P01", "57P02", "57P03")
 
 
-def database_transient(exc: DBAPIError) -> bool:
+def _transient(exc: DBAPIError) -> bool:
     """Is this a database fault a retry can get past (locked, busy, connection lost)?"""
-    if exc.connection_invalidated:
-        return True
     code = str(getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None) or "")
-    if code and any(code.startswith(prefix) for prefix in _PG_TRANSIENT):
-        return True
-    return isinstance(exc, OperationalError) and any(m in str(exc.orig) for m in _SQLITE_BUSY)
+    sqlite_busy = isinstance(exc, OperationalError) and any(
+        message in str(exc.orig) for message in _SQLITE_BUSY
+    )
+    return exc.connection_invalidated or code.startswith(_PG_TRANSIENT) or sqlite_busy
 
 
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     """A locked, busy or unreachable database is a 503 with Retry-After, never a 500 (chaos
     seed 15: SQLite "database is locked" while a note was sealed under load). The engine hides
     the statement's parameters (``hide_parameters``); this line names only the error's type."""
-    if not isinstance(exc, DBAPIError) or not database_transient(exc):
+    if not isinstance(exc, DBAPIError) or not _transient(exc):
         return await _unexpected(request, exc)
     log.warning(
         "database busy",

@@ -13,7 +13,7 @@ answers are the SDK's.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from temporalio.converter import SerializationContext
 from temporalio.worker import WorkflowInstance, WorkflowInstanceDetails
@@ -30,10 +30,8 @@ class _DirectContextInstance(_Instance):
         return self.globals_and_locals["__temporal_in_sandbox"]
 
     def get_serialization_context(self, command_info: Any) -> SerializationContext | None:
-        context: SerializationContext | None = self._in_sandbox().get_serialization_context(
-            command_info
-        )
-        return context
+        context = self._in_sandbox().get_serialization_context(command_info)
+        return cast(SerializationContext | None, context)
 
     def get_external_store_context(self, command_info: Any) -> Any:
         return self._in_sandbox().get_external_store_context(command_info)
