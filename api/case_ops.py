@@ -4,14 +4,17 @@ clearly why a case cannot take an action (unknown, closed and how, busy, unreach
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 import structlog
 from temporalio.client import (
     Client,
     WorkflowExecutionDescription,
     WorkflowExecutionStatus,
+    WorkflowHandle,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
@@ -21,7 +24,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.db import Database
-from api.errors import ApiError, temporal_error
+from api.errors import ApiError, case_busy, not_taken_by_worker, temporal_error
 from api.late_payments import reopened_input
 from api.store import StoreUnavailable
 from models import case as c
@@ -36,6 +39,8 @@ log = structlog.get_logger(__name__)
 UPDATE_TIMEOUT = timedelta(seconds=20)
 QUERY_TIMEOUT = timedelta(seconds=10)
 _START_ATTEMPTS = 3
+# Deliveries of one action whose update the worker's task did not take (see _deliver).
+_DELIVERIES = 5
 
 
 class StartOutcome(StrEnum):
@@ -199,10 +204,12 @@ async def run_update(
 ) -> c.CaseView:
     """Run one action on the case; its validator's refusal becomes a 409 with its sentence."""
     handle = client.get_workflow_handle(case_id)
+    # One id for every delivery of this action: Temporal applies an update id at most once, so
+    # redelivering after "not processed by the worker" can never apply the action twice.
+    update_id = update_id or f"{update}:{uuid.uuid4().hex}"
     try:
         async with asyncio.timeout(UPDATE_TIMEOUT.total_seconds()):
-            # The update answers a compact receipt (lean history); the view is a query.
-            await handle.execute_update(update, inp, id=update_id, result_type=c.UpdateReceipt)
+            await _deliver(handle, update, inp, update_id)
             view: c.CaseView = await handle.query(
                 c.QUERY_STATE,
                 inp.actor.role.value,
@@ -211,6 +218,8 @@ async def run_update(
             )
             return view
     except WorkflowUpdateFailedError as err:
+        if not_taken_by_worker(err):
+            raise case_busy() from err
         cause = err.cause
         message = getattr(cause, "message", None) or str(cause or err)
         raise ApiError(409, message, sentences=_translations(cause)) from err
@@ -226,6 +235,23 @@ async def run_update(
             "header is safe",
             retry_after=5,
         ) from err
+
+
+async def _deliver(
+    handle: WorkflowHandle[Any, Any], update: str, inp: c.ActorAction, update_id: str
+) -> None:
+    """The update, redelivered under the same id while the server reports that the worker's
+    workflow task ended without taking it (it was busy with the case's local activities)."""
+    for attempt in range(1, _DELIVERIES + 1):
+        try:
+            # The update answers a compact receipt (lean history); the view is a query.
+            await handle.execute_update(update, inp, id=update_id, result_type=c.UpdateReceipt)
+            return
+        except (WorkflowUpdateFailedError, RPCError) as err:
+            if attempt == _DELIVERIES or not not_taken_by_worker(err):
+                raise
+            log.info("update not taken by the worker; redelivering", attempt=attempt)
+            await asyncio.sleep(0.2 * attempt)
 
 
 def _translations(cause: BaseException | None) -> dict[str, str]:

@@ -79,6 +79,22 @@ def field_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
     return out
 
 
+# The update met a workflow task that ended without taking it (the worker was busy with the
+# case's local activities); Temporal says so as an RPC error or as the update's failure.
+_NOT_TAKEN = ("update is not supported by the worker", "wasn't processed by worker")
+
+
+def case_busy() -> ApiError:
+    """The answer to an update no workflow task took: retry shortly, nothing was applied."""
+    return ApiError(503, "the case is busy; retry shortly", retry_after=2)
+
+
+def not_taken_by_worker(err: BaseException) -> bool:
+    """Whether Temporal rejected an update because no workflow task took it (nothing applied)."""
+    messages = [str(getattr(e, "message", "") or e).lower() for e in (err, err.__cause__) if e]
+    return any(marker in m for m in messages for marker in _NOT_TAKEN)
+
+
 def temporal_error(err: RPCError) -> ApiError:
     """An RPC failure as the HTTP answer a client can act on."""
     status = err.status
@@ -101,10 +117,8 @@ def temporal_error(err: RPCError) -> ApiError:
         return ApiError(503, "the case is recovering; retry shortly", retry_after=2)
     if status == RPCStatusCode.NOT_FOUND:
         return ApiError(404, "no such case")
-    if "update is not supported by the worker" in err.message.lower():
-        # The update met a workflow task that ended without taking it (the worker was busy with
-        # the case's local activities): nothing was applied, and a retry is delivered afresh.
-        return ApiError(503, "the case is busy; retry shortly", retry_after=2)
+    if not_taken_by_worker(err):
+        return case_busy()
     log.warning("temporal rpc error", status=status.name, message=err.message)
     return ApiError(502, f"Temporal refused the request: {err.message}")
 
