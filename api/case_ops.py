@@ -153,13 +153,16 @@ async def start_case(
             pass
         try:
             # Applied or refused whole (a currency mismatch, a stale event): DESIGN §2.
-            await client.get_workflow_handle(case_id).execute_update(
+            await _deliver(
+                client.get_workflow_handle(case_id),
                 c.UPDATE_OVERDUE,
                 repeat_event(loan, borrower, actor, as_of),
-                result_type=c.UpdateReceipt,
+                f"{c.UPDATE_OVERDUE}:{uuid.uuid4().hex}",
             )
             return StartOutcome.EXISTING
         except WorkflowUpdateFailedError as err:
+            if not_taken_by_worker(err):
+                raise case_busy() from err
             cause = err.cause
             raise ApiError(409, getattr(cause, "message", None) or str(cause or err)) from err
         except RPCError as err:
@@ -238,7 +241,10 @@ async def run_update(
 
 
 async def _deliver(
-    handle: WorkflowHandle[Any, Any], update: str, inp: c.ActorAction, update_id: str
+    handle: WorkflowHandle[Any, Any],
+    update: str,
+    inp: c.ActorAction | c.OverdueUpdateInput,
+    update_id: str,
 ) -> None:
     """The update, redelivered under the same id while the server reports that the worker's
     workflow task ended without taking it (it was busy with the case's local activities)."""
