@@ -157,12 +157,9 @@ async def start_case(
                 client.get_workflow_handle(case_id),
                 c.UPDATE_OVERDUE,
                 repeat_event(loan, borrower, actor, as_of),
-                f"{c.UPDATE_OVERDUE}:{uuid.uuid4().hex}",
             )
             return StartOutcome.EXISTING
         except WorkflowUpdateFailedError as err:
-            if not_taken_by_worker(err):
-                raise case_busy() from err
             cause = err.cause
             raise ApiError(409, getattr(cause, "message", None) or str(cause or err)) from err
         except RPCError as err:
@@ -207,9 +204,6 @@ async def run_update(
 ) -> c.CaseView:
     """Run one action on the case; its validator's refusal becomes a 409 with its sentence."""
     handle = client.get_workflow_handle(case_id)
-    # One id for every delivery of this action: Temporal applies an update id at most once, so
-    # redelivering after "not processed by the worker" can never apply the action twice.
-    update_id = update_id or f"{update}:{uuid.uuid4().hex}"
     try:
         async with asyncio.timeout(UPDATE_TIMEOUT.total_seconds()):
             await _deliver(handle, update, inp, update_id)
@@ -221,8 +215,6 @@ async def run_update(
             )
             return view
     except WorkflowUpdateFailedError as err:
-        if not_taken_by_worker(err):
-            raise case_busy() from err
         cause = err.cause
         message = getattr(cause, "message", None) or str(cause or err)
         raise ApiError(409, message, sentences=_translations(cause)) from err
@@ -244,18 +236,24 @@ async def _deliver(
     handle: WorkflowHandle[Any, Any],
     update: str,
     inp: c.ActorAction | c.OverdueUpdateInput,
-    update_id: str,
+    update_id: str | None = None,
 ) -> None:
     """The update, redelivered under the same id while the server reports that the worker's
-    workflow task ended without taking it (it was busy with the case's local activities)."""
+    workflow task ended without taking it (it was busy with the case's local activities); a
+    503 "busy" once every delivery was turned away."""
+    # One id for every delivery: Temporal applies an update id at most once, so a redelivery
+    # can never apply the action twice.
+    update_id = update_id or f"{update}:{uuid.uuid4().hex}"
     for attempt in range(1, _DELIVERIES + 1):
         try:
             # The update answers a compact receipt (lean history); the view is a query.
             await handle.execute_update(update, inp, id=update_id, result_type=c.UpdateReceipt)
             return
         except (WorkflowUpdateFailedError, RPCError) as err:
-            if attempt == _DELIVERIES or not not_taken_by_worker(err):
+            if not not_taken_by_worker(err):
                 raise
+            if attempt == _DELIVERIES:
+                raise case_busy() from err
             log.info("update not taken by the worker; redelivering", attempt=attempt)
             await asyncio.sleep(0.2 * attempt)
 
