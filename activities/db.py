@@ -22,6 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 import models.tables  # registers every table on SQLModel.metadata
 import models.users  # noqa: F401  # the screens' people and sessions
+from activities import sqlite_writers
 from models.settings import PROJECT_ROOT
 
 MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
@@ -76,6 +77,7 @@ class Database:
         )
         if is_sqlite(self.url):
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            sqlite_writers.watch(self.engine)
         self._sessions = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False
         )

@@ -50,7 +50,7 @@ async def hand_off_to_legal(
         if existing.first() is not None:
             return act.LegalHandoffResult(reference=reference)
         if vault is not None and not inp.borrower.carries_pii:
-            inp = await _with_details(vault, inp)
+            inp = await _with_details(vault, session, inp)
         payload = await case_file(session, inp, reference)
         statement = insert_for(db, outbox).values(
             case_id=inp.case_id,
@@ -63,9 +63,12 @@ async def hand_off_to_legal(
     return act.LegalHandoffResult(reference=reference)
 
 
-async def _with_details(vault: Vault, inp: act.LegalHandoffInput) -> act.LegalHandoffInput:
-    """Since the vault the case holds no name, phone or address: read them from SQL here."""
-    details = await vault.details(inp.borrower.id)
+async def _with_details(
+    vault: Vault, session: AsyncSession, inp: act.LegalHandoffInput
+) -> act.LegalHandoffInput:
+    """Since the vault the case holds no name, phone or address: read them from SQL here, in
+    the hand-off's own session (a second session beside it would take a second pool slot)."""
+    details = await vault.details_in(session, inp.borrower.id)
     if details is None:  # erased before the hand-off: the file goes without them
         return inp
     borrower = inp.borrower.model_copy(
