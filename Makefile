@@ -15,7 +15,13 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
+# Bytecode for the project's own modules: where PYTHONDONTWRITEBYTECODE is set (these machines
+# set it), every process, and the workflow sandbox once per case it loads, would otherwise
+# compile them from source again (7% of a replay's CPU). Only changed files are recompiled.
+PACKAGES := activities api audit bench cli models sandbox simulation web workers workflows tests
+
 install: $(STAMP)
+	$(BIN)/python -m compileall -q -j 0 $(PACKAGES)
 
 run: install
 	$(BIN)/collectflow dev --demo

@@ -20,6 +20,7 @@ from temporalio.worker import WorkflowInstance, WorkflowInstanceDetails
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 from temporalio.worker.workflow_sandbox._runner import _Instance
 
+from workers import payload_visits
 from workflows.sandbox import PASSTHROUGH_MODULES
 
 
@@ -46,6 +47,9 @@ class DirectContextRunner(SandboxedWorkflowRunner):
 
 
 def workflow_runner() -> SandboxedWorkflowRunner:
-    """The sandbox with the pure policy modules passed through (``workflows.sandbox``)."""
+    """The sandbox with the pure policy modules passed through (``workflows.sandbox``); and
+    the payload walks with no effect skipped for every worker and replayer of the process
+    (``workers.payload_visits``)."""
+    payload_visits.install()
     restrictions = SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
     return DirectContextRunner(restrictions=restrictions)
