@@ -41,6 +41,9 @@ QUERY_TIMEOUT = timedelta(seconds=10)
 _START_ATTEMPTS = 3
 # Deliveries of one action whose update the worker's task did not take (see _deliver).
 _DELIVERIES = 5
+# Reads of the state after an applied action, while the server asks for a retry.
+_QUERIES = 5
+_QUERY_AGAIN = (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED)
 
 
 class StartOutcome(StrEnum):
@@ -207,13 +210,6 @@ async def run_update(
     try:
         async with asyncio.timeout(UPDATE_TIMEOUT.total_seconds()):
             await _deliver(handle, update, inp, update_id)
-            view: c.CaseView = await handle.query(
-                c.QUERY_STATE,
-                inp.actor.role.value,
-                result_type=c.CaseView,
-                rpc_timeout=QUERY_TIMEOUT,
-            )
-            return view
     except WorkflowUpdateFailedError as err:
         cause = err.cause
         message = getattr(cause, "message", None) or str(cause or err)
@@ -230,6 +226,36 @@ async def run_update(
             "header is safe",
             retry_after=5,
         ) from err
+    return await _view_after_action(handle, case_id, inp.actor.role)
+
+
+async def _view_after_action(
+    handle: WorkflowHandle[Any, Any], case_id: str, role: Role
+) -> c.CaseView:
+    """The case's state once the action is in. The action is applied whatever this read
+    meets, so a failure here is never answered as one (a 503 invites a retry, and a retry
+    without an Idempotency-Key would apply it twice: the hostile burst caught exactly this).
+    The server turns a query away while it redoes the case's workflow task ("buffered query
+    cleared, please retry"): asked again; if it still cannot be read, 202 says so."""
+    for attempt in range(1, _QUERIES + 1):
+        try:
+            view: c.CaseView = await handle.query(
+                c.QUERY_STATE, role.value, result_type=c.CaseView, rpc_timeout=QUERY_TIMEOUT
+            )
+            return view
+        except RPCError as err:
+            if err.status not in _QUERY_AGAIN or attempt == _QUERIES:
+                log.warning("case state unreadable after an applied action", error=str(err))
+                break
+        except WorkflowQueryFailedError as err:
+            log.warning("case state unreadable after an applied action", error=str(err))
+            break
+        await asyncio.sleep(0.2 * attempt)
+    raise ApiError(
+        202,
+        f"the action was applied to case {case_id}, but its state could not be read just "
+        "now; GET the case to see it (do not send the action again)",
+    )
 
 
 async def _deliver(
@@ -239,8 +265,9 @@ async def _deliver(
     update_id: str | None = None,
 ) -> None:
     """The update, redelivered under the same id while the server reports that the worker's
-    workflow task ended without taking it (it was busy with the case's local activities); a
-    503 "busy" once every delivery was turned away."""
+    workflow task ended without taking it (it was busy with the case's local activities) or
+    that it aborted the update (it was redoing the case's task); a 503 "busy" once every
+    delivery was turned away."""
     # One id for every delivery: Temporal applies an update id at most once, so a redelivery
     # can never apply the action twice.
     update_id = update_id or f"{update}:{uuid.uuid4().hex}"
@@ -250,11 +277,12 @@ async def _deliver(
             await handle.execute_update(update, inp, id=update_id, result_type=c.UpdateReceipt)
             return
         except (WorkflowUpdateFailedError, RPCError) as err:
-            if not not_taken_by_worker(err):
+            aborted = isinstance(err, RPCError) and err.status == RPCStatusCode.UNAVAILABLE
+            if not (aborted or not_taken_by_worker(err)):
                 raise
             if attempt == _DELIVERIES:
                 raise case_busy() from err
-            log.info("update not taken by the worker; redelivering", attempt=attempt)
+            log.info("update not taken; redelivering", attempt=attempt, aborted=aborted)
             await asyncio.sleep(0.2 * attempt)
 
 

@@ -260,11 +260,12 @@ async def _burst(stack: Stack, loan_id: str) -> list[tuple[str, httpx.Response]]
 
 
 def test_twenty_concurrent_updates_are_each_applied_once_or_pushed_back(stack: Stack) -> None:
-    """20 notes at once: 200, or 429/503 with Retry-After; each accepted note is there once."""
+    """20 notes at once: 200 (or 202: applied, state unreadable just then), or 429/503 with
+    Retry-After; each accepted note is there once, and no pushed-back note is there at all."""
     with httpx.Client(base_url=stack.api_url, timeout=30) as http:
         loan_id = open_case(http)
         results = asyncio.run(_burst(stack, loan_id))
-        accepted = [text for text, r in results if r.status_code == 200]
+        accepted = [text for text, r in results if r.status_code in (200, 202)]
         pushed_back = [r for _, r in results if r.status_code in (429, 503)]
         others = [(r.status_code, r.text[:300]) for _, r in results if r.status_code != 200]
         assert len(accepted) + len(pushed_back) == BURST, others
