@@ -60,6 +60,7 @@ class CollectionCase:
         self._woken_at: tuple[datetime, int] = (now, 0)
         self._timer: asyncio.Task[None] | None = None
         self._timer_at: Any = None
+        self._timer_set_clock: datetime | None = None  # workflow.now() when the timer was set
         self._indexed: tuple[Any, ...] = ()
         self._lean = False
 
@@ -84,6 +85,7 @@ class CollectionCase:
             self._aim()
             await self._wait_for(lambda: bool(self._pending) or self._rang())
             if self._rang():
+                self._refuse_a_stale_ring()
                 self._timer = self._timer_at = None
                 await self._wake(self._now)
         await self._wait_for(workflow.all_handlers_finished)
@@ -130,6 +132,22 @@ class CollectionCase:
         if self._until is not None:
             delay = max(self._until - self._now, timedelta(seconds=1))
             self._timer = asyncio.create_task(workflow.sleep(delay))
+            self._timer_set_clock = workflow.now()
+
+    def _refuse_a_stale_ring(self) -> None:
+        """A timer fires in a later workflow task than the one that set it, so its firing
+        always comes with a later clock; except on a worker answering a query for a case it
+        does not hold, where the SDK runs the history's new events, this timer's firing among
+        them, on the previous task's clock (chaos seed 20, docs/incidents). Waking then would
+        find nothing due, re-arm the timer, and the next real task would send that timer
+        instead of what is due (the commands no replay makes). Failing this activation instead
+        makes the worker drop the run (the query fails and is asked again), and the real task
+        replays it on its own clock."""
+        if self._timer_set_clock is not None and workflow.now() == self._timer_set_clock:
+            raise RuntimeError(
+                "a timer fired without a new workflow task (a query task ran the history's new "
+                "events on the previous task's clock); refusing to wake on that clock"
+            )
 
     def _rang(self) -> bool:
         return self._timer is not None and self._timer.done()
