@@ -43,7 +43,8 @@ _START_ATTEMPTS = 3
 _DELIVERIES = 5
 # Reads of the state after an applied action, while the server asks for a retry.
 _QUERIES = 5
-_QUERY_AGAIN = (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED)
+# Only the server's "retry" answer: a read that timed out has already waited QUERY_TIMEOUT.
+_QUERY_AGAIN = (RPCStatusCode.UNAVAILABLE,)
 
 
 class StartOutcome(StrEnum):

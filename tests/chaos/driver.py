@@ -24,6 +24,8 @@ SUPERVISOR = {"Authorization": "Bearer dev-supervisor"}  # closes a case (the ac
 AUDITOR = {"Authorization": "Bearer dev-auditor"}
 TERMINAL = frozenset({"resolved", "settled", "legal", "written_off", "closed"})
 RETRYABLE = frozenset({429, 500, 502, 503, 504})
+# An action's answers that say it is in: 202 when the state could not be read after it.
+APPLIED = frozenset({200, 202})
 GIVE_UP_AFTER = 600.0
 
 
@@ -99,7 +101,7 @@ class Driver:
                 "paid_at": datetime.now(UTC).isoformat(),
             }
             response = await self.request("POST", f"{base}/payments", json=body, headers=SYSTEM)
-            if response.status_code == 200:
+            if response.status_code in APPLIED:
                 script.accepted_refs.append(step.ref)
         else:
             path, body = _action(step)
@@ -110,8 +112,10 @@ class Driver:
                 json=body,
                 headers={**(SUPERVISOR if step.kind == "close" else OPERATOR), **key},
             )
-            if response.status_code == 200:
-                state = response.json()
+            if response.status_code in APPLIED:
+                # 202: applied, but the API could not read the state just then: read it now
+                applied = response.json() if response.status_code == 200 else None
+                state = applied or await self.state(script.loan_id)
                 if step.kind == "note":
                     script.notes_accepted += 1
                 elif step.kind == "dispute_open":
@@ -121,7 +125,7 @@ class Driver:
                 elif step.kind == "hardship" and state.get("hardship_until"):
                     until = datetime.fromisoformat(state["hardship_until"]).timestamp()
                     script.pauses.append((time.time(), until))
-        if response.status_code != 200:
+        if response.status_code not in APPLIED:
             script.refused.append(f"{step.kind}: {response.status_code} {response.text[:200]}")
 
     async def _stop(self, script: Script) -> None:
