@@ -2,16 +2,17 @@
 
 An attempt left ``recorded`` (the worker died before Twilio answered, or before the sid was
 written) or ``unknown`` (the answer timed out) is looked up in Twilio's lists before anything is
-resent or counted: ``messages.list`` by ``To`` and ``DateSent>``, ``calls.list`` by ``To`` and
-``StartTime>``.
+resent or counted: ``messages.list`` and ``calls.list`` by ``To``, newest first, kept from the
+attempt's creation on. Not by ``DateSent>`` or ``StartTime>``: those leave out a send still
+queued, which then read as never sent (chaos seed 29: one borrower got a reminder twice).
 
 Twilio's Message and Call resources carry no field of ours (no metadata, and the StatusCallback
 URL that carries the ledger key is not returned by the list), so a record is matched on what
 Twilio does keep: the recipient, a creation time at or after the attempt was recorded, the exact
 text for an SMS, and a sid no other ledger row holds. More than one such record is ambiguous and
 nothing is guessed: the attempt stays ``unknown`` and is not resent. No record is only taken as
-"never sent" once the attempt has settled (``twilio_reconcile_settle_seconds``: a queued message
-has no DateSent and is not listed yet); before that the look-up is retried.
+"never sent" once the attempt has settled (``twilio_reconcile_settle_seconds``: a request still
+on its way may not have reached Twilio yet); before that the look-up is retried.
 """
 
 from __future__ import annotations

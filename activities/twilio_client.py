@@ -143,18 +143,20 @@ class TwilioMessenger:
         return _result(call)
 
     async def recent_messages(self, to: str, since: datetime) -> list[ProviderRecord]:
-        """Messages to ``to`` sent since ``since`` (Twilio's ``DateSent>`` filter)."""
-        found = await self._call(
-            self._client.messages.list_async(to=to, date_sent_after=since, limit=RECONCILE_LIMIT)
-        )
-        return [_record(m, body=str(m.body or "")) for m in found]
+        """Messages to ``to`` created since ``since``. Not Twilio's ``DateSent>`` filter: a
+        message still queued has no DateSent and that filter leaves it out, so a send slower to
+        leave the queue than the settle time read as "never sent" and went out twice (chaos
+        seed 29). ``To`` alone lists them newest first, queued ones included."""
+        found = await self._call(self._client.messages.list_async(to=to, limit=RECONCILE_LIMIT))
+        records = [_record(m, body=str(m.body or "")) for m in found]
+        return [r for r in records if r.created >= since]
 
     async def recent_calls(self, to: str, since: datetime) -> list[ProviderRecord]:
-        """Calls to ``to`` dialled since ``since`` (Twilio's ``StartTime>`` filter)."""
-        found = await self._call(
-            self._client.calls.list_async(to=to, start_time_after=since, limit=RECONCILE_LIMIT)
-        )
-        return [_record(c, body=None) for c in found]
+        """Calls to ``to`` created since ``since`` (not ``StartTime>``, which leaves out a call
+        not yet dialled, for the same reason as messages)."""
+        found = await self._call(self._client.calls.list_async(to=to, limit=RECONCILE_LIMIT))
+        records = [_record(c, body=None) for c in found]
+        return [r for r in records if r.created >= since]
 
     async def aclose(self) -> None:
         await self._http.close()

@@ -6,6 +6,7 @@ import json
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -297,3 +298,20 @@ def test_twiml_farewell_and_chinese() -> None:
 def test_twiml_refuses_a_language_it_cannot_speak() -> None:
     with pytest.raises(ValueError, match="no voice"):
         build_twiml("hola", "es-MX", "https://cf.example/g", "1")
+
+
+async def test_a_send_still_queued_at_twilio_is_found_by_the_reconciliation_lookup() -> None:
+    """Chaos seed 29: a message slower to leave Twilio's queue than the settle time was not in
+    the ``DateSent>`` list, read as never sent, and went out twice. The look-up lists by ``To``
+    and keeps what was created since the attempt, queued or not."""
+    slow = SandboxConfig(account_sid=SID, auth_token=TOKEN, step_delay_seconds=30)
+    async with serve(create_sandbox_app(slow)) as url:
+        messenger = make_messenger(url)
+        try:
+            since = datetime.now(UTC) - timedelta(seconds=5)
+            sent = await messenger.send_sms(BORROWER, REMINDER, None)
+            (found,) = await messenger.recent_messages(BORROWER, since)
+            assert (found.sid, found.status) == (sent.sid, "queued")
+            assert await messenger.recent_messages(BORROWER, datetime.now(UTC) + timedelta(1)) == []
+        finally:
+            await messenger.aclose()
