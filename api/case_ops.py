@@ -244,13 +244,11 @@ async def _view_after_action(
                 c.QUERY_STATE, role.value, result_type=c.CaseView, rpc_timeout=QUERY_TIMEOUT
             )
             return view
-        except RPCError as err:
-            if err.status not in _QUERY_AGAIN or attempt == _QUERIES:
+        except (RPCError, WorkflowQueryFailedError) as err:
+            again = isinstance(err, RPCError) and err.status in _QUERY_AGAIN
+            if not again or attempt == _QUERIES:
                 log.warning("case state unreadable after an applied action", error=str(err))
                 break
-        except WorkflowQueryFailedError as err:
-            log.warning("case state unreadable after an applied action", error=str(err))
-            break
         await asyncio.sleep(0.2 * attempt)
     raise ApiError(
         202,

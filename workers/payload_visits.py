@@ -13,9 +13,11 @@ effect. A converter with external storage goes through the SDK's functions uncha
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import temporalio.bridge.worker as bridge_worker
+from temporalio.api.common.v1 import Payload
 from temporalio.bridge.proto.workflow_activation import WorkflowActivation
 from temporalio.bridge.proto.workflow_completion import WorkflowActivationCompletion
 from temporalio.converter import DataConverter
@@ -36,11 +38,8 @@ async def decode_activation(
         return await SDK_DECODE(
             activation, data_converter, decode_headers, storage_concurrency_limit
         )
-    if data_converter.payload_codec is not None:
-        await _visitor(decode_headers).visit(
-            bridge_worker._Visitor(data_converter._decode_payload_sequence), activation
-        )
-    return StorageOperationMetrics()
+    code = data_converter._decode_payload_sequence
+    return await _codec_walk(activation, data_converter, code, decode_headers)
 
 
 async def encode_completion(
@@ -53,15 +52,24 @@ async def encode_completion(
         return await SDK_ENCODE(
             completion, data_converter, encode_headers, storage_concurrency_limit
         )
-    if data_converter.payload_codec is not None:
-        await _visitor(encode_headers).visit(
-            bridge_worker._Visitor(data_converter._encode_payload_sequence), completion
+    code = data_converter._encode_payload_sequence
+    return await _codec_walk(completion, data_converter, code, encode_headers)
+
+
+async def _codec_walk(
+    proto: WorkflowActivation | WorkflowActivationCompletion,
+    converter: DataConverter,
+    code: Callable[[Sequence[Payload]], Awaitable[list[Payload]]],
+    with_headers: bool,
+) -> StorageOperationMetrics:
+    """The SDK's command-aware walk running ``code`` (the converter's codec step) over
+    ``proto``; none without a codec, where that step returns the payloads unchanged."""
+    if converter.payload_codec is not None:
+        visitor = CommandAwarePayloadVisitor(
+            skip_search_attributes=True, skip_headers=not with_headers
         )
+        await visitor.visit(bridge_worker._Visitor(code), proto)
     return StorageOperationMetrics()
-
-
-def _visitor(with_headers: bool) -> CommandAwarePayloadVisitor:
-    return CommandAwarePayloadVisitor(skip_search_attributes=True, skip_headers=not with_headers)
 
 
 def install() -> None:
