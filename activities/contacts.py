@@ -84,6 +84,9 @@ class Attempt:
     provider_sid: str | None
     error_code: str | None
     reason: str
+    # The hash of the text that attempt sent (a sealed row): the case keeps what went out, not
+    # what this retry rendered.
+    body_sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,17 @@ class Pending:
         if self.body_sha256 is not None:
             return hashlib.sha256(sent.encode()).hexdigest() == self.body_sha256
         return sent == self.body
+
+
+@dataclass(frozen=True)
+class Resend:
+    """What a send that takes a pending attempt over writes on its row, as the ledger stores
+    it: the number (or "" and the number sealed) and the text (or sealed, with its hash)."""
+
+    to: str
+    to_sealed: str | None
+    body: str
+    body_sha256: str | None
 
 
 @dataclass(frozen=True)
@@ -184,6 +198,7 @@ class ContactLedger:
                     provider_sid=row.provider_sid,
                     error_code=row.error_code,
                     reason=row.reason or "",
+                    body_sha256=row.body_sha256,
                 )
             )
 
@@ -206,15 +221,13 @@ class ContactLedger:
             reason=RECONCILED,
         )
 
-    async def take_over(
-        self, pending: Pending, to: str | None = None, to_sealed: str | None = None
-    ) -> bool:
+    async def take_over(self, pending: Pending, now: Resend) -> bool:
         """Own a pending attempt to send it now; False when another attempt took it first.
-        Given, ``to`` / ``to_sealed`` is the number the send now goes to (the phone changed).
+        The row then holds what this send carries (``now``): the number (the phone may have
+        changed) and the text (a case re-run later may render the same key with other figures).
 
         ``updated_at`` is the version: two retries racing for the same row cannot both win.
         """
-        recipient = {} if to is None else {"to_number": to, "to_sealed": to_sealed}
         contact_attempts = table_of(ContactAttempt)
         statement = (
             sa.update(contact_attempts)
@@ -225,7 +238,10 @@ class ContactLedger:
                 status=AttemptStatus.RECORDED.value,
                 reason=RESENT,
                 updated_at=utc_now(),
-                **recipient,
+                to_number=now.to,
+                to_sealed=now.to_sealed,
+                body=now.body,
+                body_sha256=now.body_sha256,
             )
         )
         async with self.db.session() as session:

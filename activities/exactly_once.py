@@ -26,7 +26,14 @@ from typing import Any
 import structlog
 from temporalio.exceptions import ApplicationError
 
-from activities.contacts import Attempt, ContactLedger, Pending, mask_phone, mask_phones_in
+from activities.contacts import (
+    Attempt,
+    ContactLedger,
+    Pending,
+    Resend,
+    mask_phone,
+    mask_phones_in,
+)
 from activities.db import Database
 from activities.pace import Pace
 from activities.reconcile import Reconciliation, Verdict, reconcile
@@ -84,6 +91,8 @@ class ExactlyOnceContacts:
         its slot leaves nothing to reconcile."""
         await self.pace.turn()
         result = await self._contact_once(key, case_id, channel, out, text, send)
+        if result.text_sha256 is not None:  # what an earlier attempt sent, from its row
+            return result
         _, digest = out.stored(text, key)
         return result.model_copy(update={"text_sha256": digest}) if digest else result
 
@@ -110,11 +119,13 @@ class ExactlyOnceContacts:
         if claim.previous is not None:
             return _replay(claim.previous, logger)
         if claim.pending is not None:
-            # The row's body is sealed: reconcile with the text in hand, and with the number the
-            # earlier attempt went to (the phone may have changed since; chaos seed 20).
-            earlier_to = claim.pending.to or to
-            pending = dataclasses.replace(claim.pending, body=text, body_sha256=None, to=earlier_to)
-            attempt_id = await self._reconcile_pending(pending, logger, (to_stored, to_sealed))
+            # Twilio is asked about what the earlier attempt sent: the number it went to (the
+            # phone may have changed since; chaos seed 20) and its text, by the row's body or
+            # hash, not the text in hand: a case re-run after a lost workflow task renders the
+            # same key again, later, with other figures (chaos seed 33).
+            pending = dataclasses.replace(claim.pending, to=claim.pending.to or to)
+            resend = Resend(to_stored, to_sealed, stored, digest)
+            attempt_id = await self._reconcile_pending(pending, logger, resend)
             if isinstance(attempt_id, act.ContactResult):
                 return attempt_id
         elif claim.attempt_id is not None:
@@ -162,14 +173,18 @@ class ExactlyOnceContacts:
         return act.ContactResult(outcome=ContactOutcome.SENT, provider_sid=result.sid)
 
     async def _reconcile_pending(
-        self, pending: Pending, logger: Any, now_to: tuple[str, str | None]
+        self, pending: Pending, logger: Any, resend: Resend
     ) -> int | act.ContactResult:
         """An earlier attempt left no answer: Twilio's record decides. The attempt id to send
         on when Twilio holds nothing, else the answer. Never resends while Twilio cannot say."""
         verdict = await self._ask_provider(pending)
         logger.info("contact reconciled", verdict=verdict.verdict.value, sid=verdict.sid)
         if verdict.verdict is Verdict.SENT:
-            return act.ContactResult(outcome=ContactOutcome.SENT, provider_sid=verdict.sid)
+            return act.ContactResult(
+                outcome=ContactOutcome.SENT,
+                provider_sid=verdict.sid,
+                text_sha256=pending.body_sha256,
+            )
         if verdict.verdict is Verdict.AMBIGUOUS:
             return act.ContactResult(outcome=ContactOutcome.UNKNOWN, reason=verdict.reason)
         if verdict.verdict is Verdict.UNSETTLED:
@@ -177,7 +192,7 @@ class ExactlyOnceContacts:
                 "an earlier attempt's outcome is not yet in Twilio's record; looking again later",
                 type=ERROR_PROVIDER_UNSETTLED,
             )
-        if not await self.ledger.take_over(pending, *now_to):
+        if not await self.ledger.take_over(pending, resend):
             raise ApplicationError(
                 "another attempt took this contact over; asking again",
                 type=ERROR_PROVIDER_UNSETTLED,
@@ -232,7 +247,11 @@ def _replay(previous: Attempt, logger: Any) -> act.ContactResult:
         raise _rejected(previous.reason, previous.error_code)
     if previous.status is AttemptStatus.UNKNOWN:
         return act.ContactResult(outcome=ContactOutcome.UNKNOWN, reason=previous.reason)
-    return act.ContactResult(outcome=ContactOutcome.SENT, provider_sid=previous.provider_sid)
+    return act.ContactResult(
+        outcome=ContactOutcome.SENT,
+        provider_sid=previous.provider_sid,
+        text_sha256=previous.body_sha256,
+    )
 
 
 def _rejected(reason: str, code: str | None) -> ApplicationError:
