@@ -34,25 +34,34 @@ class Stack:
     synced: set[str]  # case ids whose read model has been written at least once
 
 
+def bench_settings(db_url: str, sandbox_url: str, task_queue: str) -> Settings:
+    """A deployment's settings for the bench's stack: every key the production guard asks for."""
+    return Settings(
+        env="test",
+        database_url=db_url,
+        twilio_base_url=sandbox_url,
+        twilio_auth_token=TWILIO_TOKEN,
+        session_secret=secrets.token_urlsafe(32),  # the API's screens refuse a placeholder
+        messaging_rate_per_second=None,
+        api_rate_per_second=None,  # measure the path, not the per-key limiter in front of it
+        task_queue=task_queue,
+        messaging_task_queue=f"{task_queue}-messaging",
+        api_keys={hash_api_key(SYSTEM_KEY): {"id": "bench-system", "role": "system"}},
+        payload_keys={"bench-1": new_key_text()},
+        # Outside pytest no fixture sets these, and the production guard refuses a stack
+        # without them (the bench seals borrowers' details as a deployment does).
+        vault_keys={"bench-kek-1": new_key_text()},
+        phone_hmac_key=secrets.token_urlsafe(32),
+    )
+
+
 @asynccontextmanager
 async def real_stack(client: Client, directory: Path, task_queue: str) -> AsyncIterator[Stack]:
     db_url = f"sqlite+aiosqlite:///{directory / 'app.db'}"
     await asyncio.to_thread(upgrade_database, db_url)
     sandbox = quiet_config(Settings(env="development").twilio_account_sid, TWILIO_TOKEN)
     async with serve(create_sandbox_app(sandbox)) as sandbox_url:
-        settings = Settings(
-            env="test",
-            database_url=db_url,
-            twilio_base_url=sandbox_url,
-            twilio_auth_token=TWILIO_TOKEN,
-            session_secret=secrets.token_urlsafe(32),  # the API's screens refuse a placeholder
-            messaging_rate_per_second=None,
-            api_rate_per_second=None,  # measure the path, not the per-key limiter in front of it
-            task_queue=task_queue,
-            messaging_task_queue=f"{task_queue}-messaging",
-            api_keys={hash_api_key(SYSTEM_KEY): {"id": "bench-system", "role": "system"}},
-            payload_keys={"bench-1": new_key_text()},
-        )
+        settings = bench_settings(db_url, sandbox_url, task_queue)
         real = await CaseActivities.from_settings(settings)
         stack = Stack(settings=settings, activities=real, synced=set())
 

@@ -8,7 +8,9 @@ import sys
 
 import pytest
 
+from bench.stack import bench_settings
 from models.settings import PROJECT_ROOT
+from tests.conftest import TEST_VAULT_ENV
 
 FIGURES: dict[str, set[str]] = {
     "simulate": {
@@ -73,3 +75,14 @@ def test_bench_smoke_prints_every_figure(name: str) -> None:
         for row in figures["behaviours"].values():
             assert set(row) >= PER_BEHAVIOUR
             assert row["events_per_case"] > 0
+
+
+def test_the_bench_stack_passes_the_production_guard_without_the_suites_keys(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``make bench`` runs outside pytest, where no fixture sets the vault's keys: the bench's
+    own settings must carry every key the guard asks for (they once lacked the vault's)."""
+    for name in TEST_VAULT_ENV:
+        monkeypatch.delenv(name, raising=False)
+    settings = bench_settings("sqlite+aiosqlite:///unused.db", "http://127.0.0.1:9", "q")
+    assert settings.vault_keys and settings.phone_hmac_key
