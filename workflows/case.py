@@ -60,7 +60,8 @@ class CollectionCase:
         self._woken_at: tuple[datetime, int] = (now, 0)
         self._timer: asyncio.Task[None] | None = None
         self._timer_at: Any = None
-        self._timer_set_clock: datetime | None = None  # workflow.now() when the timer was set
+        # The earliest clock a real task can ring the timer on: set clock + delay (below).
+        self._timer_rings_from: datetime | None = None
         self._indexed: tuple[Any, ...] = ()
         self._lean = False
 
@@ -132,18 +133,20 @@ class CollectionCase:
         if self._until is not None:
             delay = max(self._until - self._now, timedelta(seconds=1))
             self._timer = asyncio.create_task(workflow.sleep(delay))
-            self._timer_set_clock = workflow.now()
+            self._timer_rings_from = workflow.now() + delay
 
     def _refuse_a_stale_ring(self) -> None:
-        """A timer fires in a later workflow task than the one that set it, so its firing
-        always comes with a later clock; except on a worker answering a query for a case it
-        does not hold, where the SDK runs the history's new events, this timer's firing among
-        them, on the previous task's clock (chaos seed 20, docs/incidents). Waking then would
-        find nothing due, re-arm the timer, and the next real task would send that timer
-        instead of what is due (the commands no replay makes). Failing this activation instead
-        makes the worker drop the run (the query fails and is asked again), and the real task
-        replays it on its own clock."""
-        if self._timer_set_clock is not None and workflow.now() == self._timer_set_clock:
+        """A timer fires in a later workflow task than the one that set it, on a clock no
+        earlier than the setting task's clock plus the delay (the server starts the timer when
+        that task completes, and a task's clock is its start). Except on a worker answering a
+        query for a case it does not hold, where the SDK runs the history's new events, this
+        timer's firing among them, on the previous task's clock (chaos seeds 20 and 42,
+        docs/incidents): waking then would find nothing due, re-arm the timer, and the next
+        real task would send that timer instead of what is due (the commands no replay makes).
+        Seed 20's previous task had set the timer; seed 42's was a later update's, which an
+        equality check missed. Failing this activation instead makes the worker drop the run
+        (the query fails and is asked again), and the real task replays it on its own clock."""
+        if self._timer_rings_from is not None and workflow.now() < self._timer_rings_from:
             raise RuntimeError(
                 "a timer fired without a new workflow task (a query task ran the history's new "
                 "events on the previous task's clock); refusing to wake on that clock"

@@ -61,3 +61,33 @@ async def test_the_next_real_task_wakes_on_its_own_clock(wakes: list[str]) -> No
     converter = converter_for(Settings(env="development"))
     await replay_histories([history_up_to(14)], converter=converter)
     assert wakes == [NEXT_TASK]
+
+
+SEED42 = (
+    Path(__file__).resolve().parents[2] / "docs/incidents/2026-12-03-chaos-seed42-case-0138.json"
+)
+UPDATE_TASK = "2026-12-03T17:12:41.334283+00:00"  # a note's task, after the one that set the timer
+SEED42_FIRST_TASK = "2026-12-03T17:12:39.832156+00:00"  # the case starts and sets the timer
+SEED42_NEXT_TASK = "2026-12-03T17:12:45.261124+00:00"
+
+
+def seed42_up_to(last_event: int) -> WorkflowHistory:
+    raw = json.loads(SEED42.read_text("utf-8"))
+    raw["events"] = [e for e in raw["events"] if int(e["eventId"]) <= last_event]
+    return WorkflowHistory.from_json("case-CH-ebdcfa-0138", json.dumps(raw))
+
+
+async def test_a_ring_on_a_later_updates_clock_is_refused_too(wakes: list[str]) -> None:
+    """Chaos seed 42: the timer was set in task 1, a note's update ran in task 2, the timer
+    fired; a query task's run of that history rang it on task 2's clock, before it was due,
+    and the equality check let it through (the next task sent a bare 1 s timer)."""
+    converter = converter_for(Settings(env="development"))
+    await replay_histories([seed42_up_to(17)], converter=converter)
+    assert UPDATE_TASK not in wakes
+    assert set(wakes) == {SEED42_FIRST_TASK}  # only the start's own wake
+
+
+async def test_seed42s_next_real_task_wakes_on_its_own_clock(wakes: list[str]) -> None:
+    converter = converter_for(Settings(env="development"))
+    await replay_histories([seed42_up_to(18)], converter=converter)
+    assert set(wakes) == {SEED42_FIRST_TASK, SEED42_NEXT_TASK} and wakes[-1] == SEED42_NEXT_TASK
