@@ -23,12 +23,9 @@ from activities.case_activities import CaseActivities
 from activities.contacts import ContactLedger
 from activities.db import Database
 from activities.vault.outgoing import open_ledger_body
-from api import vaulting
 from models import activities as act
 from models import case as c
 from models import tables as t
-from models.common import case_id_for
-from tests import factories
 from tests import test_activities as base
 from tests.test_activities import (
     CrashAfterProviderCall,
@@ -37,10 +34,10 @@ from tests.test_activities import (
     outbox,
     run,
     run_until_settled,
-    seed_case,
     sms,
 )
 from tests.test_reconcile import CrashAfterRecording
+from tests.test_vault_activities import NAME, _vaulted_case
 
 # The activities, sandbox and webhook receiver of test_activities (pytest finds them by name).
 hooks = base.hooks
@@ -51,7 +48,6 @@ acts = base.acts
 pytestmark = pytest.mark.filterwarnings(
     r"ignore:(BasicAuth|The 'auth' parameter) is deprecated:DeprecationWarning"
 )
-NAME = "吴重发"
 FIRST = "{name}您好，您的欠款为 1,200.00 元，已逾期 31 天。"
 LATER = "{name}您好，您的欠款为 1,200.00 元，已逾期 56 天。"
 
@@ -59,11 +55,8 @@ LATER = "{name}您好，您的欠款为 1,200.00 元，已逾期 56 天。"
 async def _vaulted(acts: CaseActivities, database: Database) -> tuple[c.CaseInput, str, str]:
     """A sealed borrower with a number of its own: no other test's send can match."""
     own = f"+86136{uuid.uuid4().int % 10**8:08d}"
-    inp = factories.case_input(the_borrower=factories.borrower(name=NAME, phone=own))
-    await seed_case(database, inp)
-    await acts.vault.store(inp.borrower)
-    borrower = vaulting.case_borrower(inp.borrower, acts.vault)
-    return inp.model_copy(update={"borrower": borrower}), case_id_for(inp.loan.loan_id), own
+    inp, case_id = await _vaulted_case(acts, database, phone=own)
+    return inp, case_id, own
 
 
 def _sms(inp: c.CaseInput, case_id: str, body: str) -> act.SendSmsInput:
