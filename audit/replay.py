@@ -19,7 +19,6 @@ from pydantic import BaseModel, Field
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 from temporalio.worker import Replayer
 
@@ -28,6 +27,7 @@ from audit.timeline import fetch_case_histories, history_run_id
 from audit.verify import load_export
 from models.case import CaseInput
 from models.common import case_id_for
+from workers.converter import DATA_CONVERTER
 from workers.runner import workflow_runner
 from workflows.case import CollectionCase
 
@@ -110,7 +110,7 @@ async def replay_histories(
     *,
     workflows: Sequence[type] = (CollectionCase,),
     on_progress: ProgressCallback | None = None,
-    converter: DataConverter = pydantic_data_converter,
+    converter: DataConverter = DATA_CONVERTER,
 ) -> ReplaySummary:
     """Replay each history; never raises for a replay failure, reports it in the summary.
     ``converter``: the workers' (with the payload codec); plain payloads pass it unchanged."""
@@ -167,7 +167,7 @@ def history_from_file(path: Path, workflow_id: str | None = None) -> WorkflowHis
     found = started.workflow_id
     if not found:
         payloads = started.input.payloads
-        inp = pydantic_data_converter.payload_converter.from_payloads(payloads, [CaseInput])[0]
+        inp = DATA_CONVERTER.payload_converter.from_payloads(payloads, [CaseInput])[0]
         found = case_id_for(inp.loan.loan_id)
     return WorkflowHistory(found, history.events)
 

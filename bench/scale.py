@@ -15,7 +15,6 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from bench import Figures, rss_bytes, run_figures
@@ -25,6 +24,7 @@ from models.common import Borrower, Loan, case_id_for
 from models.search_attributes import SEARCH_ATTRIBUTES
 from models.strategy import load_strategy
 from simulation.driver import venv_binary
+from workers.converter import DATA_CONVERTER
 from workers.temporal import MAX_CACHED_WORKFLOWS
 from workflows import localtime
 from workflows.case import CollectionCase
@@ -45,7 +45,7 @@ async def measure(smoke: bool, cases: int | None = None) -> Figures:
         server_db = Path(tmp) / "temporal.db"
         env = await WorkflowEnvironment.start_local(
             dev_server_existing_path=venv_binary("temporal"),
-            data_converter=pydantic_data_converter,
+            data_converter=DATA_CONVERTER,
             search_attributes=SEARCH_ATTRIBUTES,
             dev_server_database_filename=str(server_db),
         )

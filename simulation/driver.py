@@ -34,7 +34,6 @@ import structlog
 from temporalio import activity
 from temporalio.api.testservice.v1 import SleepRequest
 from temporalio.client import WorkflowUpdateFailedError
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
@@ -52,6 +51,7 @@ from sandbox.testing import serve
 from simulation import portfolio
 from simulation.behaviour import Observation, decide
 from simulation.model import CaseRecord, SimConfig, SimRun, day_of
+from workers.converter import DATA_CONVERTER
 from workers.temporal import activity_name, build_workers
 from workflows import localtime
 
@@ -210,7 +210,7 @@ async def run_simulation(
             test_server_existing_path=venv_binary("temporal-test-server"),
             # No codec: an in-process run on its own throwaway server, and its histories are the
             # plain corpus bench/replay.py replays.
-            data_converter=pydantic_data_converter,
+            data_converter=DATA_CONVERTER,
         )
         try:
             sandbox = quiet_config(Settings(env="development").twilio_account_sid, SIM_TOKEN)

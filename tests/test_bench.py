@@ -31,6 +31,10 @@ FIGURES: dict[str, set[str]] = {
         "d_payment_updates_per_second",
         "ratio_b_over_a",
         "ratio_d_over_c",
+        "a_cpu_ms_per_bare_start",
+        "b_cpu_ms_per_case_start",
+        "c_cpu_ms_per_bare_update",
+        "d_cpu_ms_per_payment",
     },
     "lifecycle": {"loans_per_behaviour", "days", "behaviours", "largest_run_events"},
     "replay": {

@@ -20,10 +20,10 @@ from collections.abc import Mapping, Sequence
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, PayloadCodec
 
 from models.settings import Settings
+from workers.converter import DATA_CONVERTER
 
 ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"
@@ -114,5 +114,5 @@ def converter_for(settings: Settings) -> DataConverter:
 def data_converter(keyring: Keyring | None) -> DataConverter:
     """The pydantic converter (Decimal, datetime), with the codec when there is a keyring."""
     if keyring is None:
-        return pydantic_data_converter
-    return dataclasses.replace(pydantic_data_converter, payload_codec=EncryptionCodec(keyring))
+        return DATA_CONVERTER
+    return dataclasses.replace(DATA_CONVERTER, payload_codec=EncryptionCodec(keyring))

@@ -6,12 +6,12 @@ from collections.abc import Callable, Sequence
 
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 
 from audit.decode import decoded_history
 from audit.timeline.entry import TimelineEntry
 from audit.timeline.lifecycle import LifecycleReader
+from workers.converter import DATA_CONVERTER
 
 _CLOSING = frozenset(
     {
@@ -39,7 +39,7 @@ def history_run_id(history: WorkflowHistory) -> str:
 
 
 def build_timeline(
-    histories: Sequence[WorkflowHistory], converter: DataConverter = pydantic_data_converter
+    histories: Sequence[WorkflowHistory], converter: DataConverter = DATA_CONVERTER
 ) -> list[TimelineEntry]:
     """The timeline of one case from its runs' histories, given first run first."""
     reader = LifecycleReader(converter)
